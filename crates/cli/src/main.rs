@@ -1,1 +1,114 @@
-fn main() {}
+//! The `slipway` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+mod bench;
+
+#[derive(Parser)]
+#[command(name = "slipway", version, about = "A Kubernetes-compatible control plane for releasing software safely")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the control plane: API server, store, controllers.
+    Up(UpArgs),
+    /// Benchmarks against a fresh slipway started by this command.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Print the kubeconfig of a data dir.
+    Kubeconfig {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// API server: create/get/update/list throughput and latency, watch delivery, RSS, start-up.
+    Api(bench::ApiBench),
+}
+
+#[derive(Parser)]
+struct UpArgs {
+    /// Where state, credentials and the kubeconfig live (default: $XDG_DATA_HOME/slipway).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address of the API server; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Range ClusterIPs are allocated from.
+    #[arg(long, default_value = "10.96.0.0/16")]
+    service_cidr: String,
+    /// Range NodePorts are allocated from.
+    #[arg(long, default_value = "30000-32767")]
+    node_port_range: String,
+    /// Recent events kept in memory so watches can resume from a resourceVersion.
+    #[arg(long, default_value_t = 20_000)]
+    watch_history: usize,
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("slipway");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(h).join(".local/share/slipway");
+    }
+    PathBuf::from(".slipway")
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(up(args))
+        }
+        Command::Bench(BenchCommand::Api(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(bench::api(args))
+        }
+        Command::Kubeconfig { data_dir } => {
+            let dir = data_dir.unwrap_or_else(default_data_dir);
+            let path = dir.join("kubeconfig");
+            let s = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            print!("{s}");
+            Ok(())
+        }
+    }
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let mut cfg = apiserver::Config::new(data_dir.clone(), args.listen);
+    cfg.service_cidr = args.service_cidr;
+    cfg.node_port_range = args.node_port_range;
+    cfg.watch_history = args.watch_history;
+    let started = std::time::Instant::now();
+    let running = apiserver::start(cfg).await.context("starting the API server")?;
+    tracing::info!(addr = %running.addr, elapsed_ms = started.elapsed().as_millis() as u64, "API server serving");
+    println!("slipway is up: API server at https://{}", running.state.advertise);
+    println!("export KUBECONFIG={}", running.kubeconfig.display());
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
