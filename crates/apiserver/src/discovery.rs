@@ -31,13 +31,17 @@ pub fn version() -> Value {
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
 fn wants_aggregated(headers: &HeaderMap) -> bool {
-    http::accept(headers)
-        .split(',')
-        .any(|p| p.contains("as=APIGroupDiscoveryList") && p.contains("v=v2") && !p.contains("v=v2beta1"))
+    http::accept(headers).split(',').any(|p| {
+        p.contains("as=APIGroupDiscoveryList") && p.contains("v=v2") && !p.contains("v=v2beta1")
+    })
 }
 
 /// Serve discovery and OpenAPI paths; `None` when `path` is not one of them.
-pub fn serve(state: &ApiState, path: &str, headers: &HeaderMap) -> Option<ApiResult<Response<Body>>> {
+pub fn serve(
+    state: &ApiState,
+    path: &str,
+    headers: &HeaderMap,
+) -> Option<ApiResult<Response<Body>>> {
     let resources = state.registry.all();
     let path = path.trim_end_matches('/');
     let r = match path {
@@ -96,12 +100,18 @@ fn groups(resources: &[Resource]) -> BTreeMap<String, Vec<String>> {
 }
 
 fn group_json(g: &str, versions: &[String]) -> Value {
-    let vs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+    let vs: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
     json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": vs, "preferredVersion": vs.first().cloned().unwrap_or(Value::Null)})
 }
 
 fn group_list(resources: &[Resource]) -> Value {
-    let gs: Vec<Value> = groups(resources).iter().map(|(g, vs)| group_json(g, vs)).collect();
+    let gs: Vec<Value> = groups(resources)
+        .iter()
+        .map(|(g, vs)| group_json(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": gs})
 }
 
@@ -125,7 +135,10 @@ fn sub_verbs(sub: &str) -> Vec<&'static str> {
 
 fn resource_list(group: &str, version: &str, resources: &[Resource]) -> Value {
     let mut list = Vec::new();
-    for r in resources.iter().filter(|r| r.group == group && r.version == version) {
+    for r in resources
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
         let mut e = json!({
             "name": r.plural, "singularName": r.singular, "namespaced": r.namespaced(),
             "kind": r.kind, "verbs": r.verbs(),
@@ -147,7 +160,11 @@ fn resource_list(group: &str, version: &str, resources: &[Resource]) -> Value {
             list.push(e);
         }
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list})
 }
 
@@ -175,7 +192,12 @@ fn aggregated(resources: &[Resource], core: bool) -> ApiResult<Response<Body>> {
         if !subs.is_empty() {
             e["subresources"] = json!(subs);
         }
-        by_group.entry(r.group.clone()).or_default().entry(r.version.clone()).or_default().push(e);
+        by_group
+            .entry(r.group.clone())
+            .or_default()
+            .entry(r.version.clone())
+            .or_default()
+            .push(e);
     }
     let items: Vec<Value> = by_group
         .into_iter()
@@ -189,6 +211,7 @@ fn aggregated(resources: &[Resource], core: bool) -> ApiResult<Response<Body>> {
         .collect();
     let doc = json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items});
     let mut resp = json_response(200, &doc);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static(AGGREGATED));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(AGGREGATED));
     Ok(resp)
 }

@@ -20,7 +20,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, details: Value) -> Self {
@@ -33,14 +38,22 @@ impl ApiError {
     }
 
     pub fn not_found(res: &Resource, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", res.qualified_plural()))
-            .with_details(details(res, name))
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", res.qualified_plural()),
+        )
+        .with_details(details(res, name))
     }
 
     /// 404 for a path that names no resource at all.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(json!({}))
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     pub fn namespace_not_found(ns: &str) -> Self {
@@ -49,8 +62,12 @@ impl ApiError {
     }
 
     pub fn already_exists(res: &Resource, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", res.qualified_plural()))
-            .with_details(details(res, name))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", res.qualified_plural()),
+        )
+        .with_details(details(res, name))
     }
 
     pub fn conflict(res: &Resource, name: &str) -> Self {
@@ -66,17 +83,32 @@ impl ApiError {
     }
 
     pub fn conflict_msg(res: &Resource, name: &str, why: &str) -> Self {
-        Self::new(409, "Conflict", format!("Operation cannot be fulfilled on {} \"{name}\": {why}", res.qualified_plural()))
-            .with_details(details(res, name))
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                res.qualified_plural()
+            ),
+        )
+        .with_details(details(res, name))
     }
 
     /// 422 Invalid built from field errors, as kubectl prints them field by field.
     pub fn invalid(res: &Resource, name: &str, errs: &[FieldError]) -> Self {
         let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let msg = if list.len() == 1 {
-            format!("{} \"{name}\" is invalid: {}", res.qualified_kind(), list[0])
+            format!(
+                "{} \"{name}\" is invalid: {}",
+                res.qualified_kind(),
+                list[0]
+            )
         } else {
-            format!("{} \"{name}\" is invalid: [{}]", res.qualified_kind(), list.join(", "))
+            format!(
+                "{} \"{name}\" is invalid: [{}]",
+                res.qualified_kind(),
+                list.join(", ")
+            )
         };
         let causes: Vec<Value> = errs
             .iter()
@@ -108,11 +140,19 @@ impl ApiError {
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
     }
 
     pub fn internal(msg: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", msg.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", msg.into()),
+        )
     }
 
     pub fn status_json(&self) -> Value {
@@ -127,6 +167,12 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             v["details"] = d.clone();
+        }
+        // Upstream leaves `reason` out for errors without a known cause.
+        if self.reason.is_empty() {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("reason");
+            }
         }
         v
     }
@@ -160,8 +206,13 @@ impl From<api::patch::PatchError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.status_json()).unwrap_or_default();
-        let mut resp = (StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body).into_response();
-        resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+        let mut resp = (
+            StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+            .into_response();
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("application/json"));
         resp
     }
 }

@@ -60,7 +60,10 @@ async fn route(
         "/version" | "/version/" => return Ok(json_response(200, &discovery::version())),
         "/healthz" | "/livez" | "/readyz" => {
             let mut r = Response::new(Body::from("ok"));
-            r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; charset=utf-8"));
+            r.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             return Ok(r);
         }
         _ => {}
@@ -89,7 +92,9 @@ async fn route(
         }
     }
     match (method.as_str(), target.name.is_some(), sub) {
-        ("GET", false, None) if q.flag("watch") => watch::serve(state.clone(), &target, q, headers).await,
+        ("GET", false, None) if q.flag("watch") => {
+            watch::serve(state.clone(), &target, q, headers).await
+        }
         ("GET", false, None) => list(state, &target, q, headers),
         ("GET", true, None) | ("GET", true, Some("status")) => get(state, &target, headers),
         ("GET", true, Some("scale")) => get_scale(state, &target),
@@ -138,7 +143,17 @@ fn get(state: &ApiState, t: &Target, headers: &HeaderMap) -> ApiResult<Response<
     if http::wants_table(headers) {
         let custom = custom_of(state, &t.resource);
         let rv = meta_str(&v, "resourceVersion").unwrap_or("").to_string();
-        return Ok(json_response(200, &printing::table(&t.resource, custom.as_ref(), &[v], &rv, "", printing::IncludeObject::Metadata)));
+        return Ok(json_response(
+            200,
+            &printing::table(
+                &t.resource,
+                custom.as_ref(),
+                &[v],
+                &rv,
+                "",
+                printing::IncludeObject::Metadata,
+            ),
+        ));
     }
     Ok(json_response(200, &v))
 }
@@ -159,12 +174,17 @@ pub(crate) struct Filters {
 
 impl Filters {
     pub fn parse(res: &Resource, q: &Query) -> ApiResult<Filters> {
-        let labels = match q.get("labelSelector") {
-            Some(s) => Some(LabelSelector::parse(s).map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?),
-            None => None,
-        };
+        let labels =
+            match q.get("labelSelector") {
+                Some(s) => Some(LabelSelector::parse(s).map_err(|e| {
+                    ApiError::bad_request(format!("unable to parse requirement: {e}"))
+                })?),
+                None => None,
+            };
         let fields = match q.get("fieldSelector") {
-            Some(s) => Some(FieldSelector::parse(s, &res.group, &res.kind).map_err(ApiError::bad_request)?),
+            Some(s) => Some(
+                FieldSelector::parse(s, &res.group, &res.kind).map_err(ApiError::bad_request)?,
+            ),
             None => None,
         };
         Ok(Filters { labels, fields })
@@ -194,16 +214,24 @@ fn encode_continue(rev: i64, next: &str) -> String {
 fn decode_continue(tok: &str) -> ApiResult<(i64, String)> {
     use base64::Engine;
     let bad = || ApiError::bad_request("continue key is not valid: invalid continue token");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(tok).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(tok)
+        .map_err(|_| bad())?;
     let v: Value = serde_json::from_slice(&raw).map_err(|_| bad())?;
-    Ok((v["rv"].as_i64().ok_or_else(bad)?, v["start"].as_str().ok_or_else(bad)?.to_string()))
+    Ok((
+        v["rv"].as_i64().ok_or_else(bad)?,
+        v["start"].as_str().ok_or_else(bad)?.to_string(),
+    ))
 }
 
 fn list(state: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResult<Response<Body>> {
     let res = &t.resource;
     let filters = Filters::parse(res, q)?;
     let prefix = collection_prefix(res, t.namespace.as_deref());
-    let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|l| *l > 0);
 
     let (at_rev, start) = match q.get("continue") {
         Some(tok) => {
@@ -212,7 +240,10 @@ fn list(state: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResu
         }
         None => {
             let exact = q.get("resourceVersionMatch") == Some("Exact");
-            let rv = q.get("resourceVersion").and_then(|s| s.parse::<i64>().ok()).filter(|r| *r > 0);
+            let rv = q
+                .get("resourceVersion")
+                .and_then(|s| s.parse::<i64>().ok())
+                .filter(|r| *r > 0);
             match (exact, rv) {
                 (true, Some(r)) => (Some(r), prefix.clone()),
                 _ => (None, prefix.clone()),
@@ -256,7 +287,10 @@ fn list(state: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResu
     if http::wants_table(headers) {
         let include = printing::IncludeObject::from_query(q.get("includeObject"));
         let custom = custom_of(state, res);
-        return Ok(json_response(200, &printing::table(res, custom.as_ref(), &items, &rv, &cont, include)));
+        return Ok(json_response(
+            200,
+            &printing::table(res, custom.as_ref(), &items, &rv, &cont, include),
+        ));
     }
     let mut md = json!({"resourceVersion": rv});
     if !cont.is_empty() {
@@ -289,17 +323,27 @@ fn scale_of(state: &ApiState, res: &Resource, obj: &Value) -> Value {
         None => (
             ".spec.replicas".to_string(),
             ".status.replicas".to_string(),
-            obj.pointer("/spec/selector").map(api::selector::format_label_selector).unwrap_or_default(),
+            obj.pointer("/spec/selector")
+                .and_then(|s| LabelSelector::from_json(s).ok().flatten())
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         ),
     };
     let m = objects::meta(obj).cloned().unwrap_or_default();
     let mut md = json!({});
-    for k in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for k in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(x) = m.get(k) {
             md[k] = x.clone();
         }
     }
-    let mut status = json!({"replicas": get_path(obj, &status_path).and_then(Value::as_i64).unwrap_or(0)});
+    let mut status =
+        json!({"replicas": get_path(obj, &status_path).and_then(Value::as_i64).unwrap_or(0)});
     if !selector.is_empty() {
         status["selector"] = json!(selector);
     }
@@ -314,7 +358,11 @@ fn scale_of(state: &ApiState, res: &Resource, obj: &Value) -> Value {
 
 /// `.spec.replicas` style path lookup.
 fn get_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    let ptr: String = path.trim_start_matches('.').split('.').map(|s| format!("/{s}")).collect();
+    let ptr: String = path
+        .trim_start_matches('.')
+        .split('.')
+        .map(|s| format!("/{s}"))
+        .collect();
     v.pointer(&ptr)
 }
 
@@ -363,9 +411,8 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Value> {
     let ct = http::content_type(headers);
     match ct.as_str() {
         "application/json" | "" => http::parse_json_object(body),
-        api::protobuf::CONTENT_TYPE => {
-            api::protobuf::decode(body).map_err(|e| ApiError::bad_request(format!("unable to decode protobuf body: {e}")))
-        }
+        api::protobuf::CONTENT_TYPE => api::protobuf::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("unable to decode protobuf body: {e}"))),
         _ => Err(unsupported_body()),
     }
 }
@@ -381,13 +428,19 @@ fn check_type(res: &Resource, obj: &mut Value) -> ApiResult<()> {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if kind.is_empty() && av.is_empty() {
-        let m = obj.as_object_mut().ok_or_else(|| ApiError::bad_request("object expected"))?;
+        let m = obj
+            .as_object_mut()
+            .ok_or_else(|| ApiError::bad_request("object expected"))?;
         m.insert("apiVersion".into(), json!(res.api_version()));
         m.insert("kind".into(), json!(res.kind));
         return Ok(());
     }
     if kind != res.kind || av != res.api_version() {
-        let group_of = |s: &str| s.rsplit_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
+        let group_of = |s: &str| {
+            s.rsplit_once('/')
+                .map(|(g, _)| g.to_string())
+                .unwrap_or_default()
+        };
         if kind == res.kind && group_of(av) == res.group {
             // Another version of the same group/kind: stored as this one.
             obj["apiVersion"] = json!(res.api_version());
@@ -415,7 +468,11 @@ fn admit(
     let mut warnings = Vec::new();
     let custom = custom_of(state, res);
     let unknown = match (&custom, res.custom) {
-        (Some(c), _) => c.schema.as_ref().map(|s| api::crd::unknown_fields(s, obj)).unwrap_or_default(),
+        (Some(c), _) => c
+            .schema
+            .as_ref()
+            .map(|s| api::crd::unknown_fields(s, obj))
+            .unwrap_or_default(),
         (None, false) => api::openapi::unknown_fields(&res.group, &res.version, &res.kind, obj),
         (None, true) => Vec::new(),
     };
@@ -436,9 +493,17 @@ fn admit(
     let errs = match &custom {
         Some(c) => {
             let mut errs = Vec::new();
-            errs.extend(api::admission::validate_name(&res.group, &res.kind, &name).into_iter().map(|m| {
-                api::errors::FieldError::invalid("metadata.name", api::errors::quote(&name), m)
-            }));
+            errs.extend(
+                api::admission::validate_name(&res.group, &res.kind, &name)
+                    .into_iter()
+                    .map(|m| {
+                        api::errors::FieldError::invalid(
+                            "metadata.name",
+                            api::errors::quote(&name),
+                            m,
+                        )
+                    }),
+            );
             if let Some(schema) = &c.schema {
                 errs.extend(api::crd::prune_default_validate(schema, obj));
             }
@@ -449,7 +514,11 @@ fn admit(
             if res.group == "apiextensions.k8s.io" {
                 api::crd::default_crd(obj);
                 let mut errs = api::crd::validate_crd(obj, old);
-                errs.extend(api::admission::validate(&res.group, &res.kind, obj, old).into_iter().filter(|e| e.field.starts_with("metadata")));
+                errs.extend(
+                    api::admission::validate(&res.group, &res.kind, obj, old)
+                        .into_iter()
+                        .filter(|e| e.field.starts_with("metadata")),
+                );
                 errs
             } else {
                 api::admission::apply_defaults(&res.group, &res.kind, obj);
@@ -473,8 +542,13 @@ fn warning_headers(resp: &mut Response<Body>, warnings: &[String]) {
 }
 
 async fn namespace_ready(state: &ApiState, t: &Target, creating: bool) -> ApiResult<()> {
-    let Some(ns) = t.namespace.as_deref() else { return Ok(()) };
-    let nsr = state.registry.find("", "v1", "namespaces").ok_or_else(|| ApiError::internal("namespaces not served"))?;
+    let Some(ns) = t.namespace.as_deref() else {
+        return Ok(());
+    };
+    let nsr = state
+        .registry
+        .find("", "v1", "namespaces")
+        .ok_or_else(|| ApiError::internal("namespaces not served"))?;
     let Some(e) = state.store.get(&object_key(&nsr, None, ns)) else {
         return Err(ApiError::namespace_not_found(ns));
     };
@@ -505,8 +579,14 @@ async fn create(
     let res = &t.resource;
 
     let md = meta_mut(&mut obj);
-    if md.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    if md
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
     }
     if let Some(ns) = &t.namespace {
         match md.get("namespace").and_then(Value::as_str) {
@@ -522,23 +602,42 @@ async fn create(
     } else {
         md.remove("namespace");
     }
-    let name = match md.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+    let name = match md
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
         Some(n) => n.to_string(),
-        None => match md.get("generateName").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        None => match md
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             Some(g) => {
                 let n = objects::generate_name(g);
                 md.insert("name".into(), json!(n));
                 n
             }
             None => {
-                let e = api::errors::FieldError::required("metadata.name", "name or generateName is required");
+                let e = api::errors::FieldError::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                );
                 return Err(ApiError::invalid(res, "", &[e]));
             }
         },
     };
     md.insert("uid".into(), json!(objects::new_uid()));
-    md.insert("creationTimestamp".into(), json!(api::meta::rfc3339(api::meta::now_unix())));
-    for k in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] {
+    md.insert(
+        "creationTimestamp".into(),
+        json!(api::meta::rfc3339(api::meta::now_unix())),
+    );
+    for k in [
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+        "managedFields",
+    ] {
         md.remove(k);
     }
     if objects::has_generation(res) {
@@ -547,7 +646,8 @@ async fn create(
         md.remove("generation");
     }
     if objects::has_status_subresource(res) || res.custom {
-        let has_status_sub = !res.custom || custom_of(state, res).is_some_and(|c| c.status_subresource);
+        let has_status_sub =
+            !res.custom || custom_of(state, res).is_some_and(|c| c.status_subresource);
         if has_status_sub {
             if let Some(m) = obj.as_object_mut() {
                 m.remove("status");
@@ -559,7 +659,10 @@ async fn create(
             obj["status"] = st;
         }
     }
-    let target = Target { name: Some(name.clone()), ..t.clone() };
+    let target = Target {
+        name: Some(name.clone()),
+        ..t.clone()
+    };
     namespace_ready(state, &target, true).await?;
     let warnings = admit(state, &target, &mut obj, None, fv)?;
     if res.group == "apiextensions.k8s.io" {
@@ -582,15 +685,28 @@ async fn create(
     Ok(resp)
 }
 
-async fn write_new(state: &ApiState, t: &Target, key: &str, obj: &Value, dry: bool) -> ApiResult<Value> {
+async fn write_new(
+    state: &ApiState,
+    t: &Target,
+    key: &str,
+    obj: &Value,
+    dry: bool,
+) -> ApiResult<Value> {
     if dry {
         if state.store.get(key).is_some() {
             return Err(ApiError::already_exists(&t.resource, name_of(t)));
         }
         return Ok(obj.clone());
     }
-    match state.store.create(key, objects::encode_for_store(obj)?).await {
-        Ok(e) => Ok(with_type(&t.resource, objects::decode_stored(&e.value, e.rev)?)),
+    match state
+        .store
+        .create(key, objects::encode_for_store(obj)?)
+        .await
+    {
+        Ok(e) => Ok(with_type(
+            &t.resource,
+            objects::decode_stored(&e.value, e.rev)?,
+        )),
         Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(&t.resource, name_of(t))),
         Err(e) => Err(e.into()),
     }
@@ -609,7 +725,9 @@ fn part_of(t: &Target) -> ApiResult<Part> {
         None => Ok(Part::Main),
         Some("status") => Ok(Part::Status),
         Some("scale") => Ok(Part::Scale),
-        Some(_) => Err(ApiError::method_not_allowed("the server does not allow this method on the requested resource")),
+        Some(_) => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     }
 }
 
@@ -637,7 +755,10 @@ async fn update(
     let precondition = objects::client_rv(&incoming)?;
     let fv = field_validation(q)?;
     let dry = dry_run(q);
-    write_with_retries(state, t, part, precondition, fv, dry, move |_current| Ok(incoming.clone())).await
+    write_with_retries(state, t, part, precondition, fv, dry, move |_current| {
+        Ok(incoming.clone())
+    })
+    .await
 }
 
 async fn patch(
@@ -673,7 +794,10 @@ async fn patch(
     };
     let precondition = match (&kind, patch_doc.pointer("/metadata/resourceVersion")) {
         (PatchKind::Json, _) => None,
-        (_, Some(Value::String(s))) => Some(s.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?),
+        (_, Some(Value::String(s))) => Some(
+            s.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?,
+        ),
         _ => None,
     };
     let fv = field_validation(q)?;
@@ -686,16 +810,25 @@ async fn patch(
         let b = Body::from(serde_json::to_vec(&obj).unwrap_or_default());
         let mut h = HeaderMap::new();
         h.insert("content-type", HeaderValue::from_static("application/json"));
-        let coll = Target { name: None, ..t.clone() };
+        let coll = Target {
+            name: None,
+            ..t.clone()
+        };
         return create(state, &coll, q, &h, b).await;
     }
 
     write_with_retries(state, t, part, precondition, fv, dry, move |current| {
         let out = match kind {
             PatchKind::Json => api::patch::json_patch(current, &patch_doc)?,
-            PatchKind::Merge | PatchKind::Apply => api::patch::json_merge_patch(current, &patch_doc),
-            PatchKind::Strategic if part == Part::Scale => api::patch::json_merge_patch(current, &patch_doc),
-            PatchKind::Strategic => api::patch::strategic_merge_patch(&res.group, &res.kind, current, &patch_doc)?,
+            PatchKind::Merge | PatchKind::Apply => {
+                api::patch::json_merge_patch(current, &patch_doc)
+            }
+            PatchKind::Strategic if part == Part::Scale => {
+                api::patch::json_merge_patch(current, &patch_doc)
+            }
+            PatchKind::Strategic => {
+                api::patch::strategic_merge_patch(&res.group, &res.kind, current, &patch_doc)?
+            }
         };
         if !out.is_object() {
             return Err(ApiError::bad_request("patch result is not an object"));
@@ -743,7 +876,9 @@ where
         let mut next = match part {
             Part::Main => {
                 let mut n = desired;
-                if objects::has_status_subresource(res) && !(res.custom && !custom_of(state, res).is_some_and(|c| c.status_subresource)) {
+                if objects::has_status_subresource(res)
+                    && !(res.custom && !custom_of(state, res).is_some_and(|c| c.status_subresource))
+                {
                     n = objects::with_status_of(&n, &current);
                 }
                 n
@@ -758,11 +893,17 @@ where
                 n
             }
             Part::Scale => {
-                let replicas = desired.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
+                let replicas = desired
+                    .pointer("/spec/replicas")
+                    .cloned()
+                    .unwrap_or(json!(0));
                 if !replicas.is_i64() {
                     return Err(ApiError::bad_request("spec.replicas must be an integer"));
                 }
-                let path = custom_of(state, res).and_then(|c| c.scale).map(|s| s.spec_replicas_path).unwrap_or_else(|| ".spec.replicas".into());
+                let path = custom_of(state, res)
+                    .and_then(|c| c.scale)
+                    .map(|s| s.spec_replicas_path)
+                    .unwrap_or_else(|| ".spec.replicas".into());
                 let mut n = current.clone();
                 set_path(&mut n, &path, replicas);
                 n
@@ -771,7 +912,10 @@ where
         check_type(res, &mut next)?;
         preserve_system_meta(res, &current, &mut next);
         if objects::has_generation(res) {
-            let g = current.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+            let g = current
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             let bump = objects::generation_changed(res, &current, &next);
             meta_mut(&mut next).insert("generation".into(), json!(if bump { g + 1 } else { g }));
         }
@@ -788,10 +932,20 @@ where
 
         // Finalizers removed from an object being deleted: it goes away now.
         let deleting = meta_str(&next, "deletionTimestamp").is_some();
-        let no_finalizers = objects::meta(&next).and_then(|m| m.get("finalizers")).and_then(Value::as_array).is_none_or(|a| a.is_empty());
+        let no_finalizers = objects::meta(&next)
+            .and_then(|m| m.get("finalizers"))
+            .and_then(Value::as_array)
+            .is_none_or(|a| a.is_empty());
         if deleting && no_finalizers && !dry {
-            return match state.store.delete(&entry.key, Precondition::Revision(entry.rev)).await {
-                Ok(e) => Ok(json_response(200, &with_type(res, objects::decode_stored(&e.value, e.rev)?))),
+            return match state
+                .store
+                .delete(&entry.key, Precondition::Revision(entry.rev))
+                .await
+            {
+                Ok(e) => Ok(json_response(
+                    200,
+                    &with_type(res, objects::decode_stored(&e.value, e.rev)?),
+                )),
                 Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
                 Err(StoreError::Conflict { .. }) => Err(ApiError::conflict(res, name_of(t))),
                 Err(StoreError::NotFound) => Err(ApiError::not_found(res, name_of(t))),
@@ -805,7 +959,11 @@ where
         meta_mut(&mut cur_no_rv).remove("resourceVersion");
         // A write that changes nothing keeps the resourceVersion (no event).
         if no_rv == cur_no_rv || dry {
-            let out = if part == Part::Scale { scale_of(state, res, &next) } else { next };
+            let out = if part == Part::Scale {
+                scale_of(state, res, &next)
+            } else {
+                next
+            };
             let mut resp = json_response(200, &out);
             warning_headers(&mut resp, &warnings);
             return Ok(resp);
@@ -823,7 +981,11 @@ where
                 if res.group == "apiextensions.k8s.io" {
                     crate::crds::register(state, &stored);
                 }
-                let out = if part == Part::Scale { scale_of(state, res, &stored) } else { stored };
+                let out = if part == Part::Scale {
+                    scale_of(state, res, &stored)
+                } else {
+                    stored
+                };
                 let mut resp = json_response(200, &out);
                 warning_headers(&mut resp, &warnings);
                 return Ok(resp);
@@ -838,9 +1000,14 @@ where
 }
 
 async fn put(state: &ApiState, entry: &Entry, obj: &Value) -> Result<Value, StoreError> {
-    let bytes = objects::encode_for_store(obj).map_err(|e| StoreError::Io(std::io::Error::other(e.message)))?;
-    let e = state.store.put(&entry.key, bytes, Precondition::Revision(entry.rev)).await?;
-    let v = objects::decode_stored(&e.value, e.rev).map_err(|e| StoreError::Io(std::io::Error::other(e.message)))?;
+    let bytes = objects::encode_for_store(obj)
+        .map_err(|e| StoreError::Io(std::io::Error::other(e.message)))?;
+    let e = state
+        .store
+        .put(&entry.key, bytes, Precondition::Revision(entry.rev))
+        .await?;
+    let v = objects::decode_stored(&e.value, e.rev)
+        .map_err(|e| StoreError::Io(std::io::Error::other(e.message)))?;
     Ok(v)
 }
 
@@ -848,7 +1015,14 @@ async fn put(state: &ApiState, entry: &Entry, obj: &Value) -> Result<Value, Stor
 fn preserve_system_meta(res: &Resource, current: &Value, next: &mut Value) {
     let cur = objects::meta(current).cloned().unwrap_or_default();
     let md = meta_mut(next);
-    for k in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "name"] {
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "namespace",
+        "name",
+    ] {
         match cur.get(k) {
             Some(v) => {
                 md.insert(k.into(), v.clone());
@@ -886,14 +1060,18 @@ fn delete_options(q: &Query, body: &[u8]) -> ApiResult<DeleteOptions> {
     let opts: Value = if body.iter().all(|b| b.is_ascii_whitespace()) {
         json!({})
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
     let pp = opts
         .get("propagationPolicy")
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| q.get("propagationPolicy").map(str::to_string));
-    let orphan = opts.get("orphanDependents").and_then(Value::as_bool).or_else(|| q.get("orphanDependents").map(|s| s == "true"));
+    let orphan = opts
+        .get("orphanDependents")
+        .and_then(Value::as_bool)
+        .or_else(|| q.get("orphanDependents").map(|s| s == "true"));
     let propagation = match (pp.as_deref(), orphan) {
         (Some("Foreground"), _) => Propagation::Foreground,
         (Some("Orphan"), _) | (None, Some(true)) => Propagation::Orphan,
@@ -904,18 +1082,36 @@ fn delete_options(q: &Query, body: &[u8]) -> ApiResult<DeleteOptions> {
             )))
         }
     };
-    let grace = opts.get("gracePeriodSeconds").and_then(Value::as_i64).or_else(|| q.get("gracePeriodSeconds").and_then(|s| s.parse().ok()));
+    let grace = opts
+        .get("gracePeriodSeconds")
+        .and_then(Value::as_i64)
+        .or_else(|| q.get("gracePeriodSeconds").and_then(|s| s.parse().ok()));
     let pre = opts.get("preconditions");
     Ok(DeleteOptions {
         propagation,
         grace,
-        uid: pre.and_then(|p| p.get("uid")).and_then(Value::as_str).map(str::to_string),
-        rv: pre.and_then(|p| p.get("resourceVersion")).and_then(Value::as_str).map(str::to_string),
-        dry: opts.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|x| x == "All")) || dry_run(q),
+        uid: pre
+            .and_then(|p| p.get("uid"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rv: pre
+            .and_then(|p| p.get("resourceVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        dry: opts
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "All"))
+            || dry_run(q),
     })
 }
 
-async fn delete(state: &Arc<ApiState>, t: &Target, q: &Query, body: Body) -> ApiResult<Response<Body>> {
+async fn delete(
+    state: &Arc<ApiState>,
+    t: &Target,
+    q: &Query,
+    body: Body,
+) -> ApiResult<Response<Body>> {
     let bytes = http::read_body(body).await?;
     let opts = delete_options(q, &bytes)?;
     let v = delete_one(state, t, &opts).await?;
@@ -929,10 +1125,14 @@ async fn delete_one(state: &Arc<ApiState>, t: &Target, opts: &DeleteOptions) -> 
         let (entry, current) = load(state, t)?;
         if let Some(uid) = &opts.uid {
             if meta_str(&current, "uid") != Some(uid.as_str()) {
-                return Err(ApiError::conflict_msg(res, name_of(t), &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta_str(&current, "uid").unwrap_or("")
-                )));
+                return Err(ApiError::conflict_msg(
+                    res,
+                    name_of(t),
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta_str(&current, "uid").unwrap_or("")
+                    ),
+                ));
             }
         }
         if let Some(rv) = &opts.rv {
@@ -962,12 +1162,22 @@ async fn delete_one(state: &Arc<ApiState>, t: &Target, opts: &DeleteOptions) -> 
         }
         // Pods bound to a node terminate gracefully: the node agent removes them.
         let pod_grace = if res.group.is_empty() && res.kind == "Pod" {
-            let bound = current.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-            let phase = current.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+            let bound = current
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
+            let phase = current
+                .pointer("/status/phase")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let terminal = phase == "Succeeded" || phase == "Failed";
             let g = opts
                 .grace
-                .or_else(|| current.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+                .or_else(|| {
+                    current
+                        .pointer("/spec/terminationGracePeriodSeconds")
+                        .and_then(Value::as_i64)
+                })
                 .unwrap_or(30);
             if bound && !terminal && g > 0 {
                 Some(g)
@@ -984,7 +1194,11 @@ async fn delete_one(state: &Arc<ApiState>, t: &Target, opts: &DeleteOptions) -> 
             return Ok(current);
         }
         if immediate {
-            match state.store.delete(&entry.key, Precondition::Revision(entry.rev)).await {
+            match state
+                .store
+                .delete(&entry.key, Precondition::Revision(entry.rev))
+                .await
+            {
                 Ok(e) => {
                     if res.group == "apiextensions.k8s.io" {
                         crate::crds::unregister(state, &current).await;
@@ -999,11 +1213,20 @@ async fn delete_one(state: &Arc<ApiState>, t: &Target, opts: &DeleteOptions) -> 
         }
         let md = meta_mut(&mut next);
         if !already_deleting {
-            md.insert("deletionTimestamp".into(), json!(api::meta::rfc3339(api::meta::now_unix())));
-            md.insert("deletionGracePeriodSeconds".into(), json!(pod_grace.unwrap_or(0)));
+            md.insert(
+                "deletionTimestamp".into(),
+                json!(api::meta::rfc3339(api::meta::now_unix())),
+            );
+            md.insert(
+                "deletionGracePeriodSeconds".into(),
+                json!(pod_grace.unwrap_or(0)),
+            );
         } else if let Some(g) = pod_grace {
             // A shorter grace period may replace a longer one, never the reverse.
-            let cur = md.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(g);
+            let cur = md
+                .get("deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(g);
             md.insert("deletionGracePeriodSeconds".into(), json!(cur.min(g)));
         }
         if !finalizers.is_empty() {
@@ -1030,7 +1253,12 @@ async fn delete_one(state: &Arc<ApiState>, t: &Target, opts: &DeleteOptions) -> 
     Err(ApiError::conflict(res, name_of(t)))
 }
 
-async fn delete_collection(state: &Arc<ApiState>, t: &Target, q: &Query, body: Body) -> ApiResult<Response<Body>> {
+async fn delete_collection(
+    state: &Arc<ApiState>,
+    t: &Target,
+    q: &Query,
+    body: Body,
+) -> ApiResult<Response<Body>> {
     let bytes = http::read_body(body).await?;
     let opts = delete_options(q, &bytes)?;
     let filters = Filters::parse(&t.resource, q)?;
@@ -1064,26 +1292,47 @@ async fn delete_collection(state: &Arc<ApiState>, t: &Target, q: &Query, body: B
 async fn bind(state: &Arc<ApiState>, t: &Target, body: Body) -> ApiResult<Response<Body>> {
     let bytes = http::read_body(body).await?;
     let binding = http::parse_json_object(&bytes)?;
-    let node = binding.pointer("/target/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let node = binding
+        .pointer("/target/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if node.is_empty() {
         let e = api::errors::FieldError::required("target.name", "");
         return Err(ApiError::invalid(&t.resource, name_of(t), &[e]));
     }
-    let pod_target = Target { subresource: None, ..t.clone() };
+    let pod_target = Target {
+        subresource: None,
+        ..t.clone()
+    };
     for _ in 0..MAX_RETRIES {
         let (entry, current) = load(state, &pod_target)?;
-        if current.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
-            return Err(ApiError::conflict_msg(&t.resource, name_of(t), &format!(
-                "pod {} is already assigned to node \"{}\"",
+        if current
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+        {
+            return Err(ApiError::conflict_msg(
+                &t.resource,
                 name_of(t),
-                current.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("")
-            )));
+                &format!(
+                    "pod {} is already assigned to node \"{}\"",
+                    name_of(t),
+                    current
+                        .pointer("/spec/nodeName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                ),
+            ));
         }
         let mut next = current.clone();
         next["spec"]["nodeName"] = json!(node);
         match put(state, &entry, &next).await {
             Ok(_) => {
-                return Ok(json_response(201, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})))
+                return Ok(json_response(
+                    201,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+                ))
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),

@@ -43,15 +43,13 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -63,14 +61,30 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Past the limit, keep reading (and discarding) up to this much so the
+/// client receives the 413 instead of a reset stream while still sending.
+const MAX_DRAIN: usize = 64 * 1024 * 1024;
+
 /// Read a whole body, refusing more than [`MAX_BODY`] with 413.
-pub async fn read_body(body: Body) -> ApiResult<Vec<u8>> {
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
-    match limited.collect().await {
-        Ok(c) => Ok(c.to_bytes().to_vec()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::too_large(MAX_BODY)),
-        Err(e) => Err(ApiError::bad_request(format!("error reading request body: {e}"))),
+pub async fn read_body(mut body: Body) -> ApiResult<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("error reading request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            seen += data.len();
+            if seen <= MAX_BODY {
+                buf.extend_from_slice(&data);
+            } else if seen > MAX_DRAIN {
+                break;
+            }
+        }
     }
+    if seen > MAX_BODY {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    Ok(buf)
 }
 
 /// Parse a JSON request body into an object.
@@ -79,7 +93,9 @@ pub fn parse_json_object(body: &[u8]) -> ApiResult<Value> {
         ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}"))
     })?;
     if !v.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
     }
     Ok(v)
 }
@@ -88,7 +104,8 @@ pub fn json_response(code: u16, v: &Value) -> Response<Body> {
     let body = serde_json::to_vec(v).unwrap_or_default();
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -96,17 +113,29 @@ pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
 pub fn accept(headers: &HeaderMap) -> String {
-    headers.get("accept").and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Does the client ask for a `meta.k8s.io` Table?
 pub fn wants_table(headers: &HeaderMap) -> bool {
-    accept(headers).split(',').any(|part| part.contains("as=Table"))
+    accept(headers)
+        .split(',')
+        .any(|part| part.contains("as=Table"))
 }
 
 #[cfg(test)]
@@ -115,7 +144,9 @@ mod tests {
 
     #[test]
     fn query_decoding() {
-        let q = Query::parse(Some("labelSelector=app%3Dweb%2Ctier+in+(a)&watch=true&x=%zz&limit=500"));
+        let q = Query::parse(Some(
+            "labelSelector=app%3Dweb%2Ctier+in+(a)&watch=true&x=%zz&limit=500",
+        ));
         assert_eq!(q.get("labelSelector"), Some("app=web,tier in (a)"));
         assert!(q.flag("watch"));
         assert_eq!(q.get("x"), Some("%zz"));

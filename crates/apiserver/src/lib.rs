@@ -105,16 +105,34 @@ impl Running {
 
 /// Start serving. Returns once the socket accepts and the kubeconfig is written.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| StartError::DataDir(cfg.data_dir.clone(), e))?;
-    let net = ServiceNet::parse(&cfg.service_cidr, &cfg.node_port_range).map_err(StartError::Config)?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| StartError::DataDir(cfg.data_dir.clone(), e))?;
+    let net =
+        ServiceNet::parse(&cfg.service_cidr, &cfg.node_port_range).map_err(StartError::Config)?;
     let store = store::Store::open(
         &cfg.data_dir.join("store"),
-        store::Options { durability: cfg.durability, ring_capacity: cfg.watch_history, ..Default::default() },
+        store::Options {
+            durability: cfg.durability,
+            ring_capacity: cfg.watch_history,
+            ..Default::default()
+        },
     )?;
-    let listener = TcpListener::bind(cfg.listen).await.map_err(|e| StartError::Bind(cfg.listen, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind(cfg.listen, e))?;
-    let client_ip = if addr.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { addr.ip() };
-    let mut hosts = vec![IpAddr::V4(Ipv4Addr::LOCALHOST), "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), IpAddr::V4(net.first())];
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| StartError::Bind(cfg.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(cfg.listen, e))?;
+    let client_ip = if addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
+    let mut hosts = vec![
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        IpAddr::V4(net.first()),
+    ];
     if !hosts.contains(&client_ip) {
         hosts.push(client_ip);
     }
@@ -136,8 +154,17 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 
     let kubeconfig = cfg.data_dir.join("kubeconfig");
     let server = format!("https://{advertise}");
-    tls::write_private(&kubeconfig, &tls::kubeconfig(&server, &creds.ca_pem, &creds.token))?;
-    Ok(Running { addr, kubeconfig, state, shutdown, accept })
+    tls::write_private(
+        &kubeconfig,
+        &tls::kubeconfig(&server, &creds.ca_pem, &creds.token),
+    )?;
+    Ok(Running {
+        addr,
+        kubeconfig,
+        state,
+        shutdown,
+        accept,
+    })
 }
 
 async fn accept_loop(
@@ -146,7 +173,8 @@ async fn accept_loop(
     state: Arc<ApiState>,
     mut shutdown: tokio_watch::Receiver<bool>,
 ) {
-    let app = axum::Router::new().fallback(move |req: Request| handlers::handle(state.clone(), req));
+    let app =
+        axum::Router::new().fallback(move |req: Request| handlers::handle(state.clone(), req));
     loop {
         let (tcp, _) = tokio::select! {
             r = listener.accept() => match r {
@@ -189,19 +217,27 @@ async fn accept_loop(
 /// Objects every cluster has: built-in namespaces and the `kubernetes` Service.
 async fn bootstrap(state: &Arc<ApiState>, port: u16) -> Result<(), StartError> {
     let err = |e: store::StoreError| StartError::Bootstrap(e.to_string());
-    let nsr = state.registry.find("", "v1", "namespaces").ok_or_else(|| StartError::Bootstrap("no namespaces".into()))?;
+    let nsr = state
+        .registry
+        .find("", "v1", "namespaces")
+        .ok_or_else(|| StartError::Bootstrap("no namespaces".into()))?;
     for ns in namespaces::BUILTIN {
         let key = object_key(&nsr, None, ns);
         if state.store.get(&key).is_none() {
             let obj = namespaces::namespace_object(ns);
-            let bytes = serde_json::to_vec(&obj).map_err(|e| StartError::Bootstrap(e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(&obj).map_err(|e| StartError::Bootstrap(e.to_string()))?;
             state.store.create(&key, bytes).await.map_err(err)?;
         }
     }
-    let svc_res = state.registry.find("", "v1", "services").ok_or_else(|| StartError::Bootstrap("no services".into()))?;
+    let svc_res = state
+        .registry
+        .find("", "v1", "services")
+        .ok_or_else(|| StartError::Bootstrap("no services".into()))?;
     let key = object_key(&svc_res, Some("default"), "kubernetes");
     let ip = state.net.first().to_string();
-    let desired_port = json!([{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]);
+    let desired_port =
+        json!([{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]);
     let current = state.store.get(&key);
     let needs_write = match &current {
         None => true,
@@ -235,7 +271,11 @@ async fn bootstrap(state: &Arc<ApiState>, port: u16) -> Result<(), StartError> {
         let bytes = serde_json::to_vec(&obj).map_err(|e| StartError::Bootstrap(e.to_string()))?;
         match current {
             None => state.store.create(&key, bytes).await.map_err(err)?,
-            Some(e) => state.store.put(&key, bytes, store::Precondition::Revision(e.rev)).await.map_err(err)?,
+            Some(e) => state
+                .store
+                .put(&key, bytes, store::Precondition::Revision(e.rev))
+                .await
+                .map_err(err)?,
         };
     }
     crds::load_all(state);

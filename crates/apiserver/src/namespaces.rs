@@ -36,7 +36,10 @@ pub fn finalize_soon(state: Arc<ApiState>, ns: String) {
             }
             tokio::time::sleep(Duration::from_millis(if attempt < 10 { 100 } else { 1000 })).await;
         }
-        tracing::warn!(namespace = ns, "namespace still has content after 10 minutes");
+        tracing::warn!(
+            namespace = ns,
+            "namespace still has content after 10 minutes"
+        );
     });
 }
 
@@ -45,16 +48,25 @@ async fn finalize(state: &ApiState, ns: &str) -> bool {
     for res in state.registry.all().iter().filter(|r| r.namespaced()) {
         for e in state.store.list(&collection_prefix(res, Some(ns))).entries {
             remaining += 1;
-            let _ = state.store.delete(&e.key, store::Precondition::Exists).await;
+            let _ = state
+                .store
+                .delete(&e.key, store::Precondition::Exists)
+                .await;
         }
     }
     if remaining > 0 {
         return false;
     }
-    let Some(nsr) = state.registry.find("", "v1", "namespaces") else { return true };
+    let Some(nsr) = state.registry.find("", "v1", "namespaces") else {
+        return true;
+    };
     let key = object_key(&nsr, None, ns);
     match state.store.get(&key) {
-        Some(e) => state.store.delete(&key, store::Precondition::Revision(e.rev)).await.is_ok(),
+        Some(e) => state
+            .store
+            .delete(&key, store::Precondition::Revision(e.rev))
+            .await
+            .is_ok(),
         None => true,
     }
 }

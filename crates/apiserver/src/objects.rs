@@ -33,7 +33,10 @@ fn unreachable_meta() -> ! {
 }
 
 pub fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
-    meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str).filter(|s| !s.is_empty())
+    meta(obj)
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 pub fn name(obj: &Value) -> Option<&str> {
@@ -45,14 +48,23 @@ pub fn new_uid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// `generateName` + 5 random characters, prefix cut to keep the name valid.
 pub fn generate_name(prefix: &str) -> String {
     let mut rng = rand::rng();
     let cut: String = prefix.chars().take(58).collect();
-    let suffix: String = (0..5).map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char).collect();
+    let suffix: String = (0..5)
+        .map(|_| NAME_ALPHABET[rng.random_range(0..NAME_ALPHABET.len())] as char)
+        .collect();
     format!("{cut}{suffix}")
 }
 
@@ -86,12 +98,14 @@ pub fn generation_changed(res: &Resource, old: &Value, new: &Value) -> bool {
     }
     res.group == "apps"
         && res.kind == "Deployment"
-        && meta(old).and_then(|m| m.get("annotations")) != meta(new).and_then(|m| m.get("annotations"))
+        && meta(old).and_then(|m| m.get("annotations"))
+            != meta(new).and_then(|m| m.get("annotations"))
 }
 
 /// Parse stored bytes and set `metadata.resourceVersion` from the revision.
 pub fn decode_stored(bytes: &[u8], rev: i64) -> ApiResult<Value> {
-    let mut v: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::internal(format!("decoding stored object: {e}")))?;
+    let mut v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("decoding stored object: {e}")))?;
     meta_mut(&mut v).insert("resourceVersion".into(), json!(rev.to_string()));
     Ok(v)
 }
@@ -105,7 +119,9 @@ pub fn encode_for_store(obj: &Value) -> ApiResult<Vec<u8>> {
 
 /// Labels map of an object.
 pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
-    meta(obj).and_then(|m| m.get("labels")).and_then(Value::as_object)
+    meta(obj)
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
 }
 
 /// A client-supplied resourceVersion, as an integer precondition.
@@ -152,7 +168,10 @@ mod tests {
     #[test]
     fn generation_rules() {
         let reg = api::registry::builtins();
-        let d = reg.iter().find(|r| r.kind == "Deployment").expect("deployment");
+        let d = reg
+            .iter()
+            .find(|r| r.kind == "Deployment")
+            .expect("deployment");
         let p = reg.iter().find(|r| r.kind == "Pod").expect("pod");
         let a = json!({"metadata": {"annotations": {"a": "1"}}, "spec": {"replicas": 1}, "status": {"x": 1}});
         let b = json!({"metadata": {"annotations": {"a": "2"}}, "spec": {"replicas": 1}, "status": {"x": 2}});

@@ -37,11 +37,15 @@ pub fn table(
     let (columns, rows): (Vec<api::table::Column>, Vec<Vec<Value>>) = match custom {
         Some(c) => (
             api::table::crd_columns(&c.printer_columns),
-            objs.iter().map(|o| api::table::crd_cells(&c.printer_columns, o, now)).collect(),
+            objs.iter()
+                .map(|o| api::table::crd_cells(&c.printer_columns, o, now))
+                .collect(),
         ),
         None => (
             api::table::columns(&res.group, &res.kind),
-            objs.iter().map(|o| api::table::cells(&res.group, &res.kind, o, now)).collect(),
+            objs.iter()
+                .map(|o| api::table::cells(&res.group, &res.kind, o, now))
+                .collect(),
         ),
     };
     let rows: Vec<Value> = objs
@@ -49,6 +53,12 @@ pub fn table(
         .zip(rows)
         .map(|(o, cells)| {
             let mut row = json!({"cells": cells});
+            if custom.is_none() {
+                let conds = api::table::row_conditions(&res.group, &res.kind, o);
+                if !conds.is_empty() {
+                    row["conditions"] = Value::Array(conds);
+                }
+            }
             match include {
                 IncludeObject::None => {}
                 IncludeObject::Object => row["object"] = o.clone(),

@@ -16,7 +16,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn new() -> Self {
-        Registry { builtins: api::registry::builtins(), crds: RwLock::new(BTreeMap::new()) }
+        Registry {
+            builtins: api::registry::builtins(),
+            crds: RwLock::new(BTreeMap::new()),
+        }
     }
 
     fn crds(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Vec<ServedVersion>>> {
@@ -33,7 +36,11 @@ impl Registry {
     }
 
     pub fn find(&self, group: &str, version: &str, plural: &str) -> Option<Resource> {
-        if let Some(r) = self.builtins.iter().find(|r| r.group == group && r.version == version && r.plural == plural) {
+        if let Some(r) = self
+            .builtins
+            .iter()
+            .find(|r| r.group == group && r.version == version && r.plural == plural)
+        {
             return Some(r.clone());
         }
         self.custom(group, version, plural).map(|s| s.resource)
@@ -43,12 +50,20 @@ impl Registry {
         self.crds()
             .values()
             .flat_map(|v| v.iter())
-            .find(|s| s.resource.group == group && s.resource.version == version && s.resource.plural == plural)
+            .find(|s| {
+                s.resource.group == group
+                    && s.resource.version == version
+                    && s.resource.plural == plural
+            })
             .cloned()
     }
 
     /// Custom kinds' schemas for one group-version (for OpenAPI).
-    pub fn custom_schemas(&self, group: &str, version: &str) -> BTreeMap<String, serde_json::Value> {
+    pub fn custom_schemas(
+        &self,
+        group: &str,
+        version: &str,
+    ) -> BTreeMap<String, serde_json::Value> {
         self.crds()
             .values()
             .flat_map(|v| v.iter())
@@ -69,7 +84,8 @@ impl Registry {
 
     /// Is `plural` a namespaced resource in this group-version?
     fn is_namespaced(&self, group: &str, version: &str, plural: &str) -> bool {
-        self.find(group, version, plural).is_some_and(|r| r.namespaced())
+        self.find(group, version, plural)
+            .is_some_and(|r| r.namespaced())
     }
 }
 
@@ -92,24 +108,40 @@ pub struct Target {
 #[derive(Debug)]
 pub enum ApiPath {
     /// `/api/v1` or `/apis/<g>/<v>`: the resource list.
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     /// `/apis/<g>`: the group.
-    Group { group: String },
+    Group {
+        group: String,
+    },
     Resource(Target),
     Unknown,
 }
 
 /// Split `/api/v1/...` or `/apis/<g>/<v>/...` into a target.
 pub fn parse_path(reg: &Registry, path: &str) -> ApiPath {
-    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
-        ["apis", g] => return ApiPath::Group { group: g.to_string() },
+        ["apis", g] => {
+            return ApiPath::Group {
+                group: g.to_string(),
+            }
+        }
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return ApiPath::Unknown,
     };
     if rest.is_empty() {
-        return ApiPath::GroupVersion { group: group.into(), version: version.into() };
+        return ApiPath::GroupVersion {
+            group: group.into(),
+            version: version.into(),
+        };
     }
     let (namespace, rest) = match rest {
         ["namespaces", ns, plural, tail @ ..] if reg.is_namespaced(group, version, plural) => {
@@ -143,7 +175,11 @@ pub fn object_key(res: &Resource, ns: Option<&str>, name: &str) -> String {
 
 /// Store prefix of a collection, in one namespace or across all of them.
 pub fn collection_prefix(res: &Resource, ns: Option<&str>) -> String {
-    let group = if res.group.is_empty() { "core" } else { res.group.as_str() };
+    let group = if res.group.is_empty() {
+        "core"
+    } else {
+        res.group.as_str()
+    };
     match (res.namespaced(), ns) {
         (true, Some(ns)) => format!("/{group}/{}/{ns}/", res.plural),
         _ => format!("/{group}/{}/", res.plural),
@@ -157,21 +193,49 @@ mod tests {
     #[test]
     fn paths() {
         let reg = Registry::new();
-        let ApiPath::Resource(t) = parse_path(&reg, "/apis/apps/v1/namespaces/default/deployments/web/scale") else {
+        let ApiPath::Resource(t) = parse_path(
+            &reg,
+            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+        ) else {
             panic!("not a resource")
         };
-        assert_eq!((t.resource.plural.as_str(), t.namespace.as_deref(), t.name.as_deref(), t.subresource.as_deref()),
-            ("deployments", Some("default"), Some("web"), Some("scale")));
-        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/namespaces/kube-system") else { panic!("ns") };
-        assert_eq!((t.resource.plural.as_str(), t.name.as_deref()), ("namespaces", Some("kube-system")));
-        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/namespaces/x/status") else { panic!("ns status") };
+        assert_eq!(
+            (
+                t.resource.plural.as_str(),
+                t.namespace.as_deref(),
+                t.name.as_deref(),
+                t.subresource.as_deref()
+            ),
+            ("deployments", Some("default"), Some("web"), Some("scale"))
+        );
+        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/namespaces/kube-system") else {
+            panic!("ns")
+        };
+        assert_eq!(
+            (t.resource.plural.as_str(), t.name.as_deref()),
+            ("namespaces", Some("kube-system"))
+        );
+        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/namespaces/x/status") else {
+            panic!("ns status")
+        };
         assert_eq!(t.subresource.as_deref(), Some("status"));
-        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/pods") else { panic!("pods") };
+        let ApiPath::Resource(t) = parse_path(&reg, "/api/v1/pods") else {
+            panic!("pods")
+        };
         assert!(t.namespace.is_none() && t.name.is_none());
-        assert!(matches!(parse_path(&reg, "/api/v1"), ApiPath::GroupVersion { .. }));
-        assert!(matches!(parse_path(&reg, "/apis/apps/v1/nothing"), ApiPath::Unknown));
+        assert!(matches!(
+            parse_path(&reg, "/api/v1"),
+            ApiPath::GroupVersion { .. }
+        ));
+        assert!(matches!(
+            parse_path(&reg, "/apis/apps/v1/nothing"),
+            ApiPath::Unknown
+        ));
         let res = reg.find("apps", "v1", "deployments").expect("deployments");
-        assert_eq!(object_key(&res, Some("default"), "web"), "/apps/deployments/default/web");
+        assert_eq!(
+            object_key(&res, Some("default"), "web"),
+            "/apps/deployments/default/web"
+        );
         assert_eq!(collection_prefix(&res, None), "/apps/deployments/");
     }
 }

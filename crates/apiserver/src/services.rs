@@ -24,20 +24,34 @@ pub struct ServiceNet {
 impl ServiceNet {
     /// Parse `10.96.0.0/16`.
     pub fn parse(cidr: &str, node_ports: &str) -> Result<ServiceNet, String> {
-        let (ip, len) = cidr.split_once('/').ok_or_else(|| format!("invalid CIDR {cidr}"))?;
+        let (ip, len) = cidr
+            .split_once('/')
+            .ok_or_else(|| format!("invalid CIDR {cidr}"))?;
         let base: Ipv4Addr = ip.parse().map_err(|_| format!("invalid CIDR {cidr}"))?;
         let prefix: u8 = len.parse().map_err(|_| format!("invalid CIDR {cidr}"))?;
         if !(8..=30).contains(&prefix) {
-            return Err(format!("service CIDR prefix must be between /8 and /30: {cidr}"));
+            return Err(format!(
+                "service CIDR prefix must be between /8 and /30: {cidr}"
+            ));
         }
-        let (lo, hi) = node_ports.split_once('-').ok_or_else(|| format!("invalid port range {node_ports}"))?;
-        let lo: u16 = lo.parse().map_err(|_| format!("invalid port range {node_ports}"))?;
-        let hi: u16 = hi.parse().map_err(|_| format!("invalid port range {node_ports}"))?;
+        let (lo, hi) = node_ports
+            .split_once('-')
+            .ok_or_else(|| format!("invalid port range {node_ports}"))?;
+        let lo: u16 = lo
+            .parse()
+            .map_err(|_| format!("invalid port range {node_ports}"))?;
+        let hi: u16 = hi
+            .parse()
+            .map_err(|_| format!("invalid port range {node_ports}"))?;
         if lo == 0 || lo > hi {
             return Err(format!("invalid port range {node_ports}"));
         }
         let mask = u32::MAX << (32 - prefix);
-        Ok(ServiceNet { base: Ipv4Addr::from(u32::from(base) & mask), prefix, node_ports: (lo, hi) })
+        Ok(ServiceNet {
+            base: Ipv4Addr::from(u32::from(base) & mask),
+            prefix,
+            node_ports: (lo, hi),
+        })
     }
 
     fn size(&self) -> u32 {
@@ -66,11 +80,18 @@ fn used(state: &ApiState, except_key: Option<&str>) -> (HashSet<String>, HashSet
         if Some(e.key.as_str()) == except_key {
             continue;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&e.value) else { continue };
+        let Ok(v) = serde_json::from_slice::<Value>(&e.value) else {
+            continue;
+        };
         if let Some(ip) = v.pointer("/spec/clusterIP").and_then(Value::as_str) {
             ips.insert(ip.to_string());
         }
-        for p in v.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        for p in v
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(np) = p.get("nodePort").and_then(Value::as_i64) {
                 ports.insert(np);
             }
@@ -94,12 +115,26 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
     let name = objects::name(svc).unwrap_or("").to_string();
     let key = svc_key(svc);
     let (used_ips, used_ports) = used(state, Some(&key));
-    let res = state.registry.find("", "v1", "services").ok_or_else(|| ApiError::internal("services not served"))?;
+    let res = state
+        .registry
+        .find("", "v1", "services")
+        .ok_or_else(|| ApiError::internal("services not served"))?;
     let invalid = |e: FieldError| ApiError::invalid(&res, &name, &[e]);
 
-    let ty = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
-    let old_ip = old.and_then(|o| o.pointer("/spec/clusterIP")).and_then(Value::as_str).map(str::to_string);
-    let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let ty = svc
+        .pointer("/spec/type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
+        .to_string();
+    let old_ip = old
+        .and_then(|o| o.pointer("/spec/clusterIP"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let requested = svc
+        .pointer("/spec/clusterIP")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
 
     if ty == "ExternalName" {
         if let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut) {
@@ -109,13 +144,21 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
     } else {
         let ip = match (old_ip.filter(|s| !s.is_empty()), requested) {
             (Some(o), Some(r)) if o != r => {
-                return Err(invalid(FieldError::invalid("spec.clusterIPs[0]", format!("[]string{{\"{r}\"}}"), "may not change once set")))
+                return Err(invalid(FieldError::invalid(
+                    "spec.clusterIPs[0]",
+                    format!("[]string{{\"{r}\"}}"),
+                    "may not change once set",
+                )))
             }
             (Some(o), _) => o,
             (None, Some(r)) if r == "None" => r,
             (None, Some(r)) => {
                 let parsed: Ipv4Addr = r.parse().map_err(|_| {
-                    invalid(FieldError::invalid("spec.clusterIPs[0]", format!("\"{r}\""), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+                    invalid(FieldError::invalid(
+                        "spec.clusterIPs[0]",
+                        format!("\"{r}\""),
+                        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                    ))
                 })?;
                 if !net.contains(parsed) {
                     return Err(invalid(FieldError::invalid(
@@ -147,7 +190,9 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
                         break;
                     }
                 }
-                found.ok_or_else(|| ApiError::internal("failed to allocate a serviceIP: range is full"))?
+                found.ok_or_else(|| {
+                    ApiError::internal("failed to allocate a serviceIP: range is full")
+                })?
             }
         };
         let spec = &mut svc["spec"];
@@ -165,7 +210,11 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
     let old_ports: Vec<i64> = old
         .and_then(|o| o.pointer("/spec/ports"))
         .and_then(Value::as_array)
-        .map(|ps| ps.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_i64)).collect())
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p.get("nodePort").and_then(Value::as_i64))
+                .collect()
+        })
         .unwrap_or_default();
     let mut taken: HashSet<i64> = used_ports;
     let (lo, hi) = (net.node_ports.0 as i64, net.node_ports.1 as i64);
@@ -177,7 +226,11 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
                 }
                 continue;
             }
-            match p.get("nodePort").and_then(Value::as_i64).filter(|n| *n != 0) {
+            match p
+                .get("nodePort")
+                .and_then(Value::as_i64)
+                .filter(|n| *n != 0)
+            {
                 Some(n) => {
                     if n < lo || n > hi {
                         return Err(invalid(FieldError::invalid(
@@ -187,15 +240,23 @@ pub fn allocate(state: &ApiState, svc: &mut Value, old: Option<&Value>) -> ApiRe
                         )));
                     }
                     if taken.contains(&n) && !old_ports.contains(&n) {
-                        return Err(invalid(FieldError::invalid(format!("spec.ports[{i}].nodePort"), n.to_string(), "provided port is already allocated")));
+                        return Err(invalid(FieldError::invalid(
+                            format!("spec.ports[{i}].nodePort"),
+                            n.to_string(),
+                            "provided port is already allocated",
+                        )));
                     }
                     taken.insert(n);
                 }
                 None => {
                     let span = hi - lo + 1;
                     let start = (rand::random::<u64>() % span as u64) as i64;
-                    let free = (0..span).map(|k| lo + (start + k) % span).find(|n| !taken.contains(n));
-                    let n = free.ok_or_else(|| ApiError::internal("failed to allocate a nodePort: range is full"))?;
+                    let free = (0..span)
+                        .map(|k| lo + (start + k) % span)
+                        .find(|n| !taken.contains(n));
+                    let n = free.ok_or_else(|| {
+                        ApiError::internal("failed to allocate a nodePort: range is full")
+                    })?;
                     taken.insert(n);
                     p["nodePort"] = json!(n);
                 }

@@ -13,7 +13,10 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsage
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("reading or writing {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("generating certificates: {0}")]
     Rcgen(#[from] rcgen::Error),
     #[error("loading certificates: {0}")]
@@ -33,14 +36,20 @@ fn read(path: &Path) -> Result<Option<String>, TlsError> {
     match std::fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(TlsError::Io { path: path.into(), source: e }),
+        Err(e) => Err(TlsError::Io {
+            path: path.into(),
+            source: e,
+        }),
     }
 }
 
 /// Write a secret file readable only by the owner, atomically.
 pub fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
     let tmp = path.with_extension("tmp");
-    let io = |e| TlsError::Io { path: path.into(), source: e };
+    let io = |e| TlsError::Io {
+        path: path.into(),
+        source: e,
+    };
     {
         use std::io::Write;
         #[cfg(unix)]
@@ -58,9 +67,15 @@ pub fn write_private(path: &Path, contents: &str) -> Result<(), TlsError> {
 
 fn ca_params() -> Result<CertificateParams, TlsError> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(DnType::CommonName, "slipway-ca");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "slipway-ca");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(params)
 }
 
@@ -99,8 +114,13 @@ pub fn load_or_create(dir: &Path, hosts: &[IpAddr]) -> Result<Credentials, TlsEr
     // the server certificate names it exactly as the stored CA certificate.
     let issuer = rcgen::Issuer::new(ca_params()?, ca_key);
     let server_key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(vec!["localhost".to_string(), "kubernetes.default.svc".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "slipway-apiserver");
+    let mut params = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "kubernetes.default.svc".to_string(),
+    ])?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "slipway-apiserver");
     for ip in hosts {
         params.subject_alt_names.push(SanType::IpAddress(*ip));
     }
@@ -115,7 +135,11 @@ pub fn load_or_create(dir: &Path, hosts: &[IpAddr]) -> Result<Credentials, TlsEr
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Credentials { ca_pem, token, server_config: Arc::new(cfg) })
+    Ok(Credentials {
+        ca_pem,
+        token,
+        server_config: Arc::new(cfg),
+    })
 }
 
 /// A kubeconfig for `server` using the CA and token.

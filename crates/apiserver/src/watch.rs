@@ -36,7 +36,9 @@ impl Render {
     fn object(&self, v: Value) -> Value {
         let v = with_type(&self.res, v);
         if self.table {
-            let rv = objects::meta_str(&v, "resourceVersion").unwrap_or("").to_string();
+            let rv = objects::meta_str(&v, "resourceVersion")
+                .unwrap_or("")
+                .to_string();
             printing::table(&self.res, self.custom.as_ref(), &[v], &rv, "", self.include)
         } else {
             v
@@ -44,24 +46,40 @@ impl Render {
     }
 
     fn line(&self, kind: &str, v: Value) -> Vec<u8> {
-        let mut out = serde_json::to_vec(&json!({"type": kind, "object": self.object(v)})).unwrap_or_default();
+        let mut out = serde_json::to_vec(&json!({"type": kind, "object": self.object(v)}))
+            .unwrap_or_default();
         out.push(b'\n');
         out
     }
 }
 
 fn error_line(e: &ApiError) -> Vec<u8> {
-    let mut out = serde_json::to_vec(&json!({"type": "ERROR", "object": e.status_json()})).unwrap_or_default();
+    let mut out = serde_json::to_vec(&json!({"type": "ERROR", "object": e.status_json()}))
+        .unwrap_or_default();
     out.push(b'\n');
     out
 }
 
-pub async fn serve(state: Arc<ApiState>, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResult<Response<Body>> {
+pub async fn serve(
+    state: Arc<ApiState>,
+    t: &Target,
+    q: &Query,
+    headers: &HeaderMap,
+) -> ApiResult<Response<Body>> {
     let res = t.resource.clone();
     let filters = Filters::parse(&res, q)?;
     let prefix = collection_prefix(&res, t.namespace.as_deref());
-    let custom = if res.custom { state.registry.custom(&res.group, &res.version, &res.plural) } else { None };
-    let render = Render { res: res.clone(), custom, table: http::wants_table(headers), include: printing::IncludeObject::from_query(q.get("includeObject")) };
+    let custom = if res.custom {
+        state.registry.custom(&res.group, &res.version, &res.plural)
+    } else {
+        None
+    };
+    let render = Render {
+        res: res.clone(),
+        custom,
+        table: http::wants_table(headers),
+        include: printing::IncludeObject::from_query(q.get("includeObject")),
+    };
     let bookmarks = q.flag("allowWatchBookmarks");
     let timeout = q
         .get("timeoutSeconds")
@@ -71,7 +89,10 @@ pub async fn serve(state: Arc<ApiState>, t: &Target, q: &Query, headers: &Header
         // reconnects of many clients spread out.
         .unwrap_or_else(|| Duration::from_secs(1800 + rand::random::<u64>() % 1800));
 
-    let rv = q.get("resourceVersion").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let rv = q
+        .get("resourceVersion")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0);
     let (initial, watcher): (Vec<Value>, Result<Watcher, StoreError>) = if rv == 0 {
         let (list, w) = state.store.list_and_watch(&prefix);
         let mut items = Vec::new();
@@ -108,11 +129,17 @@ pub async fn serve(state: Arc<ApiState>, t: &Target, q: &Query, headers: &Header
         }
     }
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
     }));
     let mut resp = Response::new(body);
-    resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert("cache-control", HeaderValue::from_static("no-cache, private"));
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        "cache-control",
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(resp)
 }
 
@@ -143,14 +170,17 @@ async fn pump(
         let events = match batch {
             Ok(evs) => evs,
             Err(StoreError::Expired { requested, oldest }) => {
-                let e = ApiError::expired(format!("too old resource version: {requested} ({oldest})"));
+                let e =
+                    ApiError::expired(format!("too old resource version: {requested} ({oldest})"));
                 let _ = tx.send(error_line(&e)).await;
                 return;
             }
             Err(_) => return,
         };
         for ev in events {
-            let Ok(new) = objects::decode_stored(&ev.value, ev.rev) else { continue };
+            let Ok(new) = objects::decode_stored(&ev.value, ev.rev) else {
+                continue;
+            };
             let new_matches = filters.matches(&new);
             let old_matches = ev
                 .prev

@@ -44,7 +44,9 @@ impl Drop for Server {
 
 fn rss_kb(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok())
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -79,7 +81,11 @@ async fn start() -> Result<(Server, Duration)> {
         .stdout(std::process::Stdio::null())
         .spawn()?;
     let kubeconfig = data.join("kubeconfig");
-    let server = Server { child, _dir: dir, kubeconfig };
+    let server = Server {
+        child,
+        _dir: dir,
+        kubeconfig,
+    };
     while !server.kubeconfig.exists() {
         if t0.elapsed() > Duration::from_secs(30) {
             bail!("slipway did not start within 30s");
@@ -139,10 +145,21 @@ where
 pub async fn api(args: ApiBench) -> Result<()> {
     let (server, ready) = start().await?;
     let pid = server.child.id();
-    println!("machine: {} cores; slipway pid {pid}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!("start to serving (kubeconfig written): {:.1} ms", ready.as_secs_f64() * 1e3);
+    println!(
+        "machine: {} cores; slipway pid {pid}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "start to serving (kubeconfig written): {:.1} ms",
+        ready.as_secs_f64() * 1e3
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    println!("idle RSS: {:.1} MB", rss_kb(pid).unwrap_or(0) as f64 / 1024.0);
+    println!(
+        "idle RSS: {:.1} MB",
+        rss_kb(pid).unwrap_or(0) as f64 / 1024.0
+    );
     let c = client(&server.kubeconfig).await.context("client")?;
 
     for clients in [1usize, 32] {
@@ -183,7 +200,9 @@ pub async fn api(args: ApiBench) -> Result<()> {
             let name = format!("{p}{i}");
             async move {
                 let mut o = a.get(&name).await?;
-                o.data.get_or_insert_with(Default::default).insert("n".into(), i.to_string());
+                o.data
+                    .get_or_insert_with(Default::default)
+                    .insert("n".into(), i.to_string());
                 a.replace(&name, &PostParams::default(), &o).await?;
                 Ok(())
             }
@@ -198,12 +217,17 @@ pub async fn api(args: ApiBench) -> Result<()> {
     let (wall, _) = run_phase(32, args.objects, move |i| {
         let b = b2.clone();
         async move {
-            b.create(&PostParams::default(), &cm(&format!("l{i}"))?).await?;
+            b.create(&PostParams::default(), &cm(&format!("l{i}"))?)
+                .await?;
             Ok(())
         }
     })
     .await?;
-    println!("filled {} objects in {:.1} s", args.objects, wall.as_secs_f64());
+    println!(
+        "filled {} objects in {:.1} s",
+        args.objects,
+        wall.as_secs_f64()
+    );
     let b3 = big.clone();
     let (wall, lat) = run_phase(1, 10, move |_| {
         let b = b3.clone();
@@ -217,11 +241,20 @@ pub async fn api(args: ApiBench) -> Result<()> {
     })
     .await?;
     report(&format!("list{}k", args.objects / 1000), 1, wall, lat);
-    println!("RSS with {} objects: {:.1} MB", args.objects + 4 * args.ops, rss_kb(pid).unwrap_or(0) as f64 / 1024.0);
+    println!(
+        "RSS with {} objects: {:.1} MB",
+        args.objects + 4 * args.ops,
+        rss_kb(pid).unwrap_or(0) as f64 / 1024.0
+    );
 
     // Watch delivery latency: acknowledgement of a write → event at each watcher.
     let wapi: Api<ConfigMap> = Api::namespaced(c.clone(), "kube-node-lease");
-    let rv = wapi.list(&ListParams::default().limit(1)).await?.metadata.resource_version.unwrap_or_default();
+    let rv = wapi
+        .list(&ListParams::default().limit(1))
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let acks: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
     let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut watchers = Vec::new();
@@ -231,12 +264,17 @@ pub async fn api(args: ApiBench) -> Result<()> {
         let acks = acks.clone();
         let samples = samples.clone();
         let n = args.watch_writes;
-        let mut stream = w.watch(&WatchParams::default().timeout(120), &rv).await?.boxed();
+        let mut stream = w
+            .watch(&WatchParams::default().timeout(120), &rv)
+            .await?
+            .boxed();
         watchers.push(tokio::spawn(async move {
             let mut got = 0;
             let mut pending: Vec<(String, Instant)> = Vec::new();
             while got < n {
-                let Some(Ok(WatchEvent::Added(o))) = stream.next().await else { break };
+                let Some(Ok(WatchEvent::Added(o))) = stream.next().await else {
+                    break;
+                };
                 let now = Instant::now();
                 got += 1;
                 pending.push((o.metadata.name.unwrap_or_default(), now));

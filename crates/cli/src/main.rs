@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 mod bench;
 
 #[derive(Parser)]
-#[command(name = "slipway", version, about = "A Kubernetes-compatible control plane for releasing software safely")]
+#[command(
+    name = "slipway",
+    version,
+    about = "A Kubernetes-compatible control plane for releasing software safely"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,24 +71,30 @@ fn default_data_dir() -> PathBuf {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(up(args))
         }
         Command::Bench(BenchCommand::Api(args)) => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(bench::api(args))
         }
         Command::Kubeconfig { data_dir } => {
             let dir = data_dir.unwrap_or_else(default_data_dir);
             let path = dir.join("kubeconfig");
-            let s = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let s = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
             print!("{s}");
             Ok(())
         }
@@ -98,9 +108,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     cfg.node_port_range = args.node_port_range;
     cfg.watch_history = args.watch_history;
     let started = std::time::Instant::now();
-    let running = apiserver::start(cfg).await.context("starting the API server")?;
+    let running = apiserver::start(cfg)
+        .await
+        .context("starting the API server")?;
     tracing::info!(addr = %running.addr, elapsed_ms = started.elapsed().as_millis() as u64, "API server serving");
-    println!("slipway is up: API server at https://{}", running.state.advertise);
+    println!(
+        "slipway is up: API server at https://{}",
+        running.state.advertise
+    );
     println!("export KUBECONFIG={}", running.kubeconfig.display());
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

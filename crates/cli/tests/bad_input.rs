@@ -34,10 +34,29 @@ fn rejected_requests_change_nothing() {
     // Malformed JSON sent straight to the server.
     let ep = s.endpoint().expect("endpoint");
     let out = ep
-        .curl(true, &["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "{\"kind\":"], "/api/v1/namespaces/default/configmaps")
+        .curl(
+            true,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "{\"kind\":",
+            ],
+            "/api/v1/namespaces/default/configmaps",
+        )
         .expect("curl");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
-    assert_eq!((status["kind"].as_str(), status["code"].as_i64(), status["reason"].as_str()), (Some("Status"), Some(400), Some("BadRequest")), "{status}");
+    assert_eq!(
+        (
+            status["kind"].as_str(),
+            status["code"].as_i64(),
+            status["reason"].as_str()
+        ),
+        (Some("Status"), Some(400), Some("BadRequest")),
+        "{status}"
+    );
 
     // Unknown field under kubectl's default strict validation.
     std::fs::write(
@@ -46,7 +65,10 @@ fn rejected_requests_change_nothing() {
     )
     .expect("write");
     let err = s.fails(&["apply", "-f", f.to_str().expect("path")]);
-    assert!(err.contains("strict decoding error: unknown field \"bogus\""), "{err}");
+    assert!(
+        err.contains("strict decoding error: unknown field \"bogus\""),
+        "{err}"
+    );
 
     // Selector that does not match the template labels.
     std::fs::write(
@@ -55,13 +77,25 @@ fn rejected_requests_change_nothing() {
     )
     .expect("write");
     let err = s.fails(&["apply", "-f", f.to_str().expect("path")]);
-    assert!(err.contains("The Deployment \"mismatch\" is invalid"), "{err}");
-    assert!(err.contains("spec.template.metadata.labels: Invalid value"), "{err}");
-    assert!(err.contains("`selector` does not match template `labels`"), "{err}");
+    assert!(
+        err.contains("The Deployment \"mismatch\" is invalid"),
+        "{err}"
+    );
+    assert!(
+        err.contains("spec.template.metadata.labels: Invalid value"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`selector` does not match template `labels`"),
+        "{err}"
+    );
 
     // Invalid name.
     let err = s.fails(&["create", "configmap", "Bad_Name", "--from-literal=a=b"]);
-    assert!(err.contains("metadata.name: Invalid value: \"Bad_Name\""), "{err}");
+    assert!(
+        err.contains("metadata.name: Invalid value: \"Bad_Name\""),
+        "{err}"
+    );
 
     // Stale resourceVersion.
     let mut cm = s.get_json(&["configmap", "keep"]);
@@ -84,17 +118,37 @@ fn rejected_requests_change_nothing() {
     let out = ep
         .curl(
             true,
-            &["-X", "POST", "-H", "Content-Type: application/json", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", &format!("@{}", big.display())],
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--data-binary",
+                &format!("@{}", big.display()),
+            ],
             "/api/v1/namespaces/default/configmaps",
         )
         .expect("curl big");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "413");
 
     // No token.
-    let out = ep.curl(false, &["-o", "/dev/null", "-w", "%{http_code}"], "/api/v1/namespaces").expect("curl");
+    let out = ep
+        .curl(
+            false,
+            &["-o", "/dev/null", "-w", "%{http_code}"],
+            "/api/v1/namespaces",
+        )
+        .expect("curl");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "401");
     let out = ep.curl(false, &[], "/version").expect("curl version");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"minor\": \"32\"") || String::from_utf8_lossy(&out.stdout).contains("\"minor\":\"32\""));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"minor\": \"32\"")
+            || String::from_utf8_lossy(&out.stdout).contains("\"minor\":\"32\"")
+    );
 
     // Nothing changed, and the server still serves.
     assert_eq!(stored_state(&s), before);

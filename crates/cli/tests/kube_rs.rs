@@ -16,7 +16,9 @@ use test_support::Slipway;
 
 async fn client(s: &Slipway) -> Client {
     let kc = Kubeconfig::read_from(&s.kubeconfig).expect("read kubeconfig");
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.expect("config");
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("config");
     Client::try_from(cfg).expect("client")
 }
 
@@ -47,9 +49,12 @@ async fn reflector_and_controller_see_every_change() {
         let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
 
         let (reader, writer) = reflector::store::<Pod>();
-        let rf = reflector(writer, watcher(pods.clone(), watcher::Config::default().labels("app=kr")))
-            .applied_objects()
-            .for_each(|_| async {});
+        let rf = reflector(
+            writer,
+            watcher(pods.clone(), watcher::Config::default().labels("app=kr")),
+        )
+        .applied_objects()
+        .for_each(|_| async {});
         let rf = tokio::spawn(rf);
 
         let reconciled = Arc::new(AtomicUsize::new(0));
@@ -59,7 +64,12 @@ async fn reflector_and_controller_see_every_change() {
                 move |p: Arc<Pod>, _ctx: Arc<()>| {
                     let seen = seen.clone();
                     async move {
-                        if p.metadata.labels.as_ref().and_then(|l| l.get("seen")).is_some() {
+                        if p.metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get("seen"))
+                            .is_some()
+                        {
                             seen.fetch_add(1, Ordering::SeqCst);
                         }
                         Ok::<_, Never>(Action::await_change())
@@ -72,7 +82,9 @@ async fn reflector_and_controller_see_every_change() {
         let ctl = tokio::spawn(ctl);
 
         for i in 0..5 {
-            pods.create(&PostParams::default(), &pod(&format!("p{i}"))).await.expect("create");
+            pods.create(&PostParams::default(), &pod(&format!("p{i}")))
+                .await
+                .expect("create");
         }
         let wait = |n: usize| {
             let reader = reader.clone();
@@ -86,17 +98,36 @@ async fn reflector_and_controller_see_every_change() {
 
         for i in 0..5 {
             let patch = serde_json::json!({"metadata": {"labels": {"seen": "yes"}}});
-            pods.patch(&format!("p{i}"), &PatchParams::default(), &Patch::Merge(&patch)).await.expect("patch");
+            pods.patch(
+                &format!("p{i}"),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .expect("patch");
         }
         while reconciled.load(Ordering::SeqCst) < 5 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // The reflector's copies carry the new label.
-        while reader.state().iter().filter(|p| p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("seen"))).count() < 5 {
+        while reader
+            .state()
+            .iter()
+            .filter(|p| {
+                p.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.contains_key("seen"))
+            })
+            .count()
+            < 5
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // Pods without a node are deleted at once.
-        pods.delete("p0", &DeleteParams::default()).await.expect("delete");
+        pods.delete("p0", &DeleteParams::default())
+            .await
+            .expect("delete");
         wait(4).await;
         rf.abort();
         ctl.abort();

@@ -28,7 +28,14 @@ impl Slipway {
     pub fn start(bin: &Path) -> Result<Slipway> {
         let dir = tempfile::tempdir()?;
         let data_dir = dir.path().join("data");
-        let mut s = Slipway { kubeconfig: data_dir.join("kubeconfig"), data_dir, bin: bin.to_path_buf(), dir, child: None, extra_args: Vec::new() };
+        let mut s = Slipway {
+            kubeconfig: data_dir.join("kubeconfig"),
+            data_dir,
+            bin: bin.to_path_buf(),
+            dir,
+            child: None,
+            extra_args: Vec::new(),
+        };
         s.spawn()?;
         Ok(s)
     }
@@ -40,7 +47,10 @@ impl Slipway {
     /// (Re)start the server process on the same data dir.
     pub fn spawn(&mut self) -> Result<()> {
         let _ = std::fs::remove_file(&self.kubeconfig);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path())?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
         let child = Command::new(&self.bin)
             .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&self.data_dir)
@@ -60,7 +70,10 @@ impl Slipway {
                 }
             }
             if Instant::now() > deadline {
-                bail!("slipway did not write its kubeconfig within 30s:\n{}", self.log());
+                bail!(
+                    "slipway did not write its kubeconfig within 30s:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -86,12 +99,17 @@ impl Slipway {
     /// SIGTERM, then SIGKILL if it does not stop within 10 s.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 match c.try_wait() {
                     Ok(Some(_)) => return,
-                    Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
                     _ => {
                         let _ = c.kill();
                         let _ = c.wait();
@@ -107,7 +125,11 @@ impl Slipway {
         let kc = std::fs::read_to_string(&self.kubeconfig)?;
         let field = |name: &str| -> Result<String> {
             kc.lines()
-                .find_map(|l| l.trim().strip_prefix(&format!("{name}: ")).map(|s| s.trim().to_string()))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix(&format!("{name}: "))
+                        .map(|s| s.trim().to_string())
+                })
                 .with_context(|| format!("{name} missing in kubeconfig"))
         };
         let ca_b64 = field("certificate-authority-data")?;
@@ -115,7 +137,11 @@ impl Slipway {
         let ca = std::fs::read(self.data_dir.join("ca.crt"))?;
         std::fs::write(&ca_path, ca)?;
         let _ = ca_b64;
-        Ok(Endpoint { server: field("server")?, token: field("token")?, ca_file: ca_path })
+        Ok(Endpoint {
+            server: field("server")?,
+            token: field("token")?,
+            ca_file: ca_path,
+        })
     }
 
     /// A kubectl command with this server's kubeconfig and a private cache/home.
@@ -123,7 +149,9 @@ impl Slipway {
         let mut c = Command::new("kubectl");
         let home = self.dir.path().join("home");
         let _ = std::fs::create_dir_all(&home);
-        c.env("KUBECONFIG", &self.kubeconfig).env("HOME", &home).env_remove("KUBECTL_EXTERNAL_DIFF");
+        c.env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &home)
+            .env_remove("KUBECTL_EXTERNAL_DIFF");
         c
     }
 
@@ -143,20 +171,30 @@ impl Slipway {
 
     /// Run kubectl and require success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
+        let out = self
+            .kubectl(args)
+            .unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
         check_ok(args, &out)
     }
 
     /// Like [`Slipway::ok`] with stdin.
     pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {
-        let out = self.kubectl_stdin(args, input).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
+        let out = self
+            .kubectl_stdin(args, input)
+            .unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
         check_ok(args, &out)
     }
 
     /// Run kubectl and require failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
-        let out = self.kubectl(args).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
-        assert!(!out.status.success(), "kubectl {args:?} unexpectedly succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+        let out = self
+            .kubectl(args)
+            .unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} unexpectedly succeeded:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
@@ -166,7 +204,8 @@ impl Slipway {
         a.extend_from_slice(args);
         a.extend_from_slice(&["-o", "json"]);
         let s = self.ok(&a);
-        serde_json::from_str(&s).unwrap_or_else(|e| panic!("kubectl {a:?} printed invalid JSON ({e}):\n{s}"))
+        serde_json::from_str(&s)
+            .unwrap_or_else(|e| panic!("kubectl {a:?} printed invalid JSON ({e}):\n{s}"))
     }
 }
 
@@ -199,7 +238,8 @@ impl Endpoint {
     /// `curl` with the CA and (optionally) the token.
     pub fn curl(&self, auth: bool, extra: &[&str], path: &str) -> Result<Output> {
         let mut c = Command::new("curl");
-        c.args(["-sS", "--max-time", "20", "--cacert"]).arg(&self.ca_file);
+        c.args(["-sS", "--max-time", "20", "--cacert"])
+            .arg(&self.ca_file);
         if auth {
             c.args(["-H", &format!("Authorization: Bearer {}", self.token)]);
         }
@@ -210,7 +250,11 @@ impl Endpoint {
 
 /// Run a command with a deadline, killing it when exceeded.
 pub fn run(mut c: Command, input: Option<&str>, timeout: Duration) -> Result<Output> {
-    c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+    c.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().context("spawning command")?;
     if let (Some(i), Some(mut stdin)) = (input, child.stdin.take()) {
@@ -243,7 +287,11 @@ pub fn run(mut c: Command, input: Option<&str>, timeout: Duration) -> Result<Out
     };
     let stdout = t1.join().unwrap_or_default();
     let stderr = t2.join().unwrap_or_default();
-    Ok(Output { status, stdout, stderr })
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// Poll `f` until it returns `Some`, or fail after `timeout`.
