@@ -16,9 +16,9 @@
 //!
 //! **Architecture Invariant:** the descriptor graph is acyclic, and only
 //! length-delimited payloads recurse, so decoding depth is bounded by the
-//! schema; [`MAX_DEPTH`] is a second line of defence.
+//! schema; `MAX_DEPTH` is a second line of defence.
 
-mod core;
+mod corev1;
 mod desc;
 mod meta;
 mod wire;
@@ -195,7 +195,7 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtoError> {
 
 /// The top-level message for a kind, or `None` when it has no descriptor.
 fn message_for(api_version: &str, kind: &str) -> Option<&'static Msg> {
-    use self::core as c;
+    use corev1 as c;
     use workloads as w;
     let msg = match (api_version, kind) {
         ("v1", "Pod") => &c::POD,

@@ -96,6 +96,15 @@ impl ApiError {
 
     /// 422 Invalid built from field errors, as kubectl prints them field by field.
     pub fn invalid(res: &Resource, name: &str, errs: &[FieldError]) -> Self {
+        // Validators may report one problem twice (create-style metadata checks
+        // rerun on update); upstream's aggregate keeps one.
+        let mut unique: Vec<&FieldError> = Vec::new();
+        for e in errs {
+            if !unique.contains(&e) {
+                unique.push(e);
+            }
+        }
+        let errs = unique;
         let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let msg = if list.len() == 1 {
             format!(

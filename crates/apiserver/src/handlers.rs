@@ -411,8 +411,12 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Value> {
     let ct = http::content_type(headers);
     match ct.as_str() {
         "application/json" | "" => http::parse_json_object(body),
-        api::protobuf::CONTENT_TYPE => api::protobuf::decode(body)
-            .map_err(|e| ApiError::bad_request(format!("unable to decode protobuf body: {e}"))),
+        api::protobuf::CONTENT_TYPE => api::protobuf::decode(body).map_err(|e| match e {
+            api::protobuf::ProtoError::UnsupportedKind { .. } => {
+                ApiError::unsupported_media_type(format!("{e}; send this kind as application/json"))
+            }
+            e => ApiError::bad_request(format!("unable to decode protobuf body: {e}")),
+        }),
         _ => Err(unsupported_body()),
     }
 }
@@ -664,6 +668,9 @@ async fn create(
         ..t.clone()
     };
     namespace_ready(state, &target, true).await?;
+    if !res.custom {
+        api::admission::prepare_for_create(&res.group, &res.kind, &mut obj);
+    }
     let warnings = admit(state, &target, &mut obj, None, fv)?;
     if res.group == "apiextensions.k8s.io" {
         obj["status"] = api::crd::crd_status(&obj, api::meta::now_unix());
@@ -911,6 +918,9 @@ where
         };
         check_type(res, &mut next)?;
         preserve_system_meta(res, &current, &mut next);
+        if part == Part::Main && !res.custom {
+            api::admission::prepare_for_update(&res.group, &res.kind, &mut next, &current);
+        }
         if objects::has_generation(res) {
             let g = current
                 .pointer("/metadata/generation")

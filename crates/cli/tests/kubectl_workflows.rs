@@ -222,6 +222,12 @@ fn imperative_commands() {
     assert_eq!(sec["data"]["password"], "aHVudGVyMg==");
     assert_eq!(sec["type"], "Opaque");
 
+    assert_eq!(s.ok(&["create", "serviceaccount", "robot"]).trim(), "serviceaccount/robot created");
+    assert_eq!(s.ok(&["create", "service", "nodeport", "np", "--tcp=80:8080"]).trim(), "service/np created");
+    let np = s.get_json(&["svc", "np"]);
+    assert_eq!(np["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(np["spec"]["type"], "NodePort");
+
     assert_eq!(
         s.ok(&["run", "solo", "--image=slipway/demo:v2"]).trim(),
         "pod/solo created"
@@ -473,4 +479,32 @@ fn describe_and_events_field_selectors() {
     assert_eq!(labelled["items"].as_array().map(|a| a.len()), Some(1));
     let none: Value = s.get_json(&["deploy", "-l", "app notin (d1)"]);
     assert_eq!(none["items"].as_array().map(|a| a.len()), Some(0));
+}
+
+#[test]
+fn two_instances_side_by_side() {
+    let a = server();
+    let b = server();
+    a.ok(&["create", "configmap", "only-in-a", "--from-literal=k=v"]);
+    assert!(a.ok(&["get", "cm"]).contains("only-in-a"));
+    let err = b.fails(&["get", "cm", "only-in-a"]);
+    assert!(err.contains("NotFound"), "{err}");
+    // Restarting on the same data dir keeps the state and the credentials.
+    drop(b);
+    let mut a = a;
+    a.stop();
+    a.spawn().expect("restart");
+    assert!(a.ok(&["get", "cm"]).contains("only-in-a"));
+}
+
+#[test]
+fn server_side_apply_creates_then_updates() {
+    let s = server();
+    let f = s.dir.path().join("cm.yaml");
+    std::fs::write(&f, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"1\"\n").expect("write");
+    let fp = f.to_str().expect("path");
+    assert_eq!(s.ok(&["apply", "--server-side", "-f", fp]).trim(), "configmap/ssa serverside-applied");
+    std::fs::write(&f, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"2\"\n").expect("write");
+    assert_eq!(s.ok(&["apply", "--server-side", "-f", fp]).trim(), "configmap/ssa serverside-applied");
+    assert_eq!(s.get_json(&["cm", "ssa"])["data"]["a"], "2");
 }

@@ -122,19 +122,16 @@ pub(crate) fn validate_secret(obj: &Value, old: Option<&Value>) -> Errs {
                 }
             }
         }
-        "kubernetes.io/basic-auth" => {
-            if !has("username") && !has("password") {
-                errs.push(required(&dp.key("username"), ""));
-                errs.push(required(&dp.key("password"), ""));
-            }
+        "kubernetes.io/basic-auth" if !has("username") && !has("password") => {
+            errs.push(required(&dp.key("username"), ""));
+            errs.push(required(&dp.key("password"), ""));
         }
-        "kubernetes.io/ssh-auth" => {
+        "kubernetes.io/ssh-auth"
             if data
                 .and_then(|d| d.get("ssh-privatekey"))
-                .is_none_or(|v| decoded_len(v) == 0)
-            {
-                errs.push(required(&dp.key("ssh-privatekey"), ""));
-            }
+                .is_none_or(|v| decoded_len(v) == 0) =>
+        {
+            errs.push(required(&dp.key("ssh-privatekey"), ""));
         }
         "kubernetes.io/tls" => {
             for k in ["tls.crt", "tls.key"] {

@@ -731,16 +731,15 @@ fn volume_source(v: &Value, p: &Path) -> Errs {
         count += 1;
         let sp = p.child(key);
         match key {
-            "emptyDir" => {
+            "emptyDir"
                 if val::get(src, "sizeLimit")
                     .and_then(quantity::from_json)
-                    .is_some_and(|q| q.is_negative())
-                {
-                    errs.push(forbidden(
-                        &sp.child("sizeLimit"),
-                        "SizeLimit field must be a valid resource quantity",
-                    ));
-                }
+                    .is_some_and(|q| q.is_negative()) =>
+            {
+                errs.push(forbidden(
+                    &sp.child("sizeLimit"),
+                    "SizeLimit field must be a valid resource quantity",
+                ));
             }
             "hostPath" => {
                 let path = val::s(src, "path");
@@ -779,10 +778,8 @@ fn volume_source(v: &Value, p: &Path) -> Errs {
                 file_mode(&mut errs, src, "defaultMode", &sp);
                 key_to_paths(&mut errs, src, &sp);
             }
-            "persistentVolumeClaim" => {
-                if val::s(src, "claimName").is_empty() {
-                    errs.push(required(&sp.child("claimName"), ""));
-                }
+            "persistentVolumeClaim" if val::s(src, "claimName").is_empty() => {
+                errs.push(required(&sp.child("claimName"), ""));
             }
             "nfs" => {
                 if val::s(src, "server").is_empty() {
@@ -810,10 +807,8 @@ fn volume_source(v: &Value, p: &Path) -> Errs {
                 file_mode(&mut errs, src, "defaultMode", &sp);
                 projection_sources(&mut errs, src, &sp);
             }
-            "csi" => {
-                if val::s(src, "driver").is_empty() {
-                    errs.push(required(&sp.child("driver"), ""));
-                }
+            "csi" if val::s(src, "driver").is_empty() => {
+                errs.push(required(&sp.child("driver"), ""));
             }
             "gitRepo" => {
                 if val::s(src, "repository").is_empty() {
@@ -1758,10 +1753,8 @@ fn handler(errs: &mut Errs, h: &Value, grace: Option<i64>, p: &Path, kinds: &[&s
         }
         n += 1;
         match kind {
-            "exec" => {
-                if val::arr(x, "command").is_empty() {
-                    errs.push(required(&kp.child("command"), ""));
-                }
+            "exec" if val::arr(x, "command").is_empty() => {
+                errs.push(required(&kp.child("command"), ""));
             }
             "httpGet" => {
                 if val::s(x, "path").is_empty() {

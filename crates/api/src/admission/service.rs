@@ -125,14 +125,12 @@ fn validate_spec(errs: &mut Errs, obj: &Value, spec: &Value) {
                 ));
             }
         }
-        "NodePort" => {
-            if is_headless(spec) {
-                errs.push(invalid_str(
-                    &sp.child("clusterIPs").index(0),
-                    "None",
-                    "may not be set to 'None' for NodePort services",
-                ));
-            }
+        "NodePort" if is_headless(spec) => {
+            errs.push(invalid_str(
+                &sp.child("clusterIPs").index(0),
+                "None",
+                "may not be set to 'None' for NodePort services",
+            ));
         }
         "ExternalName" => {
             if !cluster_ips(spec).is_empty() {

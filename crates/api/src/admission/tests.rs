@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{json, Value};
 
 use super::*;
@@ -838,6 +840,16 @@ fn valid_objects_have_no_errors() {
         "Service",
         with(service(), |s| s["spec"]["type"] = json!("LoadBalancer")),
     );
+    // What the apiserver stores for `kubectl expose --type=NodePort` after allocation.
+    let mut exposed = defaulted(
+        "",
+        "Service",
+        json!({"metadata": {"name": "web-svc", "namespace": "default", "labels": {"app": "web"}},
+               "spec": {"ports": [{"port": 80, "protocol": "TCP", "targetPort": 80}], "selector": {"app": "web"}, "type": "NodePort"}}),
+    );
+    exposed["spec"]["clusterIP"] = json!("10.96.12.7");
+    exposed["spec"]["ports"][0]["nodePort"] = json!(31234);
+    assert_clean("", "Service", exposed);
     assert_clean("", "Namespace", json!({"metadata": {"name": "team-a"}}));
     assert_clean(
         "",

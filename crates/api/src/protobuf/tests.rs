@@ -118,6 +118,10 @@ const FIXTURES: &[(&str, &[u8], &str)] = &[
     fixture!("serviceaccount"),
     fixture!("job"),
     fixture!("cronjob"),
+    fixture!("quota"),
+    fixture!("service_externalname"),
+    fixture!("service_loadbalancer"),
+    fixture!("secret_dockerregistry"),
 ];
 
 #[test]

@@ -1,6 +1,6 @@
 //! `k8s.io/api/apps/v1`, `batch/v1`, `discovery/v1` and `coordination/v1`.
 
-use super::core::{OBJECT_REFERENCE, POD_TEMPLATE_SPEC};
+use super::corev1::{OBJECT_REFERENCE, POD_TEMPLATE_SPEC};
 use super::desc::*;
 use super::meta::{LABEL_SELECTOR, OBJECT_META};
 
