@@ -77,7 +77,7 @@ async fn route(
         }
     }
     let target = match parse_path(&state.registry, path) {
-        ApiPath::Resource(t) => t,
+        ApiPath::Resource(t) => *t,
         _ => return Err(ApiError::no_route()),
     };
     if let Some(ns) = &target.namespace {
@@ -104,9 +104,9 @@ async fn route(
         ("PATCH", true, _) => patch(state, &target, q, headers, body).await,
         ("DELETE", true, None) => delete(state, &target, q, body).await,
         ("DELETE", false, None) => delete_collection(state, &target, q, body).await,
-        _ => Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource"
-        ))),
+        _ => Err(ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )),
     }
 }
 
@@ -649,13 +649,11 @@ async fn create(
     } else {
         md.remove("generation");
     }
-    if objects::has_status_subresource(res) || res.custom {
-        let has_status_sub =
-            !res.custom || custom_of(state, res).is_some_and(|c| c.status_subresource);
-        if has_status_sub {
-            if let Some(m) = obj.as_object_mut() {
-                m.remove("status");
-            }
+    // Status is written only through /status (custom resources list "status"
+    // only when the CRD enables that subresource).
+    if objects::has_status_subresource(res) {
+        if let Some(m) = obj.as_object_mut() {
+            m.remove("status");
         }
     }
     if !res.custom {
@@ -786,9 +784,9 @@ async fn patch(
         "application/merge-patch+json" => PatchKind::Merge,
         "application/strategic-merge-patch+json" => {
             if res.custom {
-                return Err(ApiError::unsupported_media_type(format!(
+                return Err(ApiError::unsupported_media_type(
                     "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-                )));
+                ));
             }
             PatchKind::Strategic
         }
@@ -883,9 +881,8 @@ where
         let mut next = match part {
             Part::Main => {
                 let mut n = desired;
-                if objects::has_status_subresource(res)
-                    && !(res.custom && !custom_of(state, res).is_some_and(|c| c.status_subresource))
-                {
+                // Custom resources list "status" only when the CRD enables it.
+                if objects::has_status_subresource(res) {
                     n = objects::with_status_of(&n, &current);
                 }
                 n

@@ -116,7 +116,7 @@ pub enum ApiPath {
     Group {
         group: String,
     },
-    Resource(Target),
+    Resource(Box<Target>),
     Unknown,
 }
 
@@ -159,12 +159,12 @@ pub fn parse_path(reg: &Registry, path: &str) -> ApiPath {
     if rest.len() > 3 {
         return ApiPath::Unknown;
     }
-    ApiPath::Resource(Target {
+    ApiPath::Resource(Box::new(Target {
         resource,
         namespace,
         name: rest.get(1).map(|s| s.to_string()),
         subresource: rest.get(2).map(|s| s.to_string()),
-    })
+    }))
 }
 
 /// Store key of one object. Keys are version-independent so every served

@@ -222,8 +222,15 @@ fn imperative_commands() {
     assert_eq!(sec["data"]["password"], "aHVudGVyMg==");
     assert_eq!(sec["type"], "Opaque");
 
-    assert_eq!(s.ok(&["create", "serviceaccount", "robot"]).trim(), "serviceaccount/robot created");
-    assert_eq!(s.ok(&["create", "service", "nodeport", "np", "--tcp=80:8080"]).trim(), "service/np created");
+    assert_eq!(
+        s.ok(&["create", "serviceaccount", "robot"]).trim(),
+        "serviceaccount/robot created"
+    );
+    assert_eq!(
+        s.ok(&["create", "service", "nodeport", "np", "--tcp=80:8080"])
+            .trim(),
+        "service/np created"
+    );
     let np = s.get_json(&["svc", "np"]);
     assert_eq!(np["spec"]["ports"][0]["targetPort"], 8080);
     assert_eq!(np["spec"]["type"], "NodePort");
@@ -501,10 +508,24 @@ fn two_instances_side_by_side() {
 fn server_side_apply_creates_then_updates() {
     let s = server();
     let f = s.dir.path().join("cm.yaml");
-    std::fs::write(&f, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"1\"\n").expect("write");
+    std::fs::write(
+        &f,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"1\"\n",
+    )
+    .expect("write");
     let fp = f.to_str().expect("path");
-    assert_eq!(s.ok(&["apply", "--server-side", "-f", fp]).trim(), "configmap/ssa serverside-applied");
-    std::fs::write(&f, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"2\"\n").expect("write");
-    assert_eq!(s.ok(&["apply", "--server-side", "-f", fp]).trim(), "configmap/ssa serverside-applied");
+    assert_eq!(
+        s.ok(&["apply", "--server-side", "-f", fp]).trim(),
+        "configmap/ssa serverside-applied"
+    );
+    std::fs::write(
+        &f,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\ndata:\n  a: \"2\"\n",
+    )
+    .expect("write");
+    assert_eq!(
+        s.ok(&["apply", "--server-side", "-f", fp]).trim(),
+        "configmap/ssa serverside-applied"
+    );
     assert_eq!(s.get_json(&["cm", "ssa"])["data"]["a"], "2");
 }

@@ -136,8 +136,16 @@ fn build() -> Catalog {
 /// patch strategy, merge key, list-map keys). kubectl 1.32 computes
 /// client-side apply patches from these OpenAPI v3 extensions; without them
 /// it treats every list as atomic and re-sends whole lists on each apply.
+type PatchMeta = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+);
+
 #[rustfmt::skip]
-const PATCH_META: &[(&str, &str, &str, Option<&str>, &[&str])] = &[
+const PATCH_META: &[PatchMeta] = &[
     ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers", "merge", None, &[]),
     ("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "ownerReferences", "merge", Some("uid"), &["uid"]),
     ("io.k8s.api.core.v1.PodSpec", "volumes", "merge,retainKeys", Some("name"), &["name"]),
