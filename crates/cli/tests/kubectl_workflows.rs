@@ -419,7 +419,7 @@ fn imperative_commands() {
 fn get_watch_sees_other_clients() {
     let s = server();
     let mut cmd = s.kubectl_cmd();
-    cmd.args(["get", "configmaps", "-w", "--output-watch-events"])
+    cmd.args(["get", "pods", "-w", "--output-watch-events"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().expect("spawn watch");
@@ -438,9 +438,9 @@ fn get_watch_sees_other_clients() {
     });
     // Let the watch establish, then write from another client.
     std::thread::sleep(Duration::from_millis(1500));
-    s.ok(&["create", "configmap", "w1", "--from-literal=k=v"]);
-    s.ok(&["label", "configmap", "w1", "x=y"]);
-    s.ok(&["delete", "configmap", "w1"]);
+    s.ok(&["run", "w1", "--image=slipway/demo:v1"]);
+    s.ok(&["label", "pod", "w1", "x=y"]);
+    s.ok(&["delete", "pod", "w1"]);
     let mut seen = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::time::Instant::now() < deadline

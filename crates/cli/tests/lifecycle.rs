@@ -1,0 +1,176 @@
+//! Deletion semantics: finalizers, propagation policies recorded for the
+//! garbage collector, namespace finalization, deletecollection; watch
+//! filtering and timeouts.
+
+use std::time::Duration;
+
+use test_support::Slipway;
+
+fn server() -> Slipway {
+    Slipway::start(std::path::Path::new(env!("CARGO_BIN_EXE_slipway"))).expect("start slipway")
+}
+
+#[test]
+fn finalizers_hold_deletion_until_removed() {
+    let s = server();
+    s.ok(&["create", "configmap", "held", "--from-literal=a=b"]);
+    s.ok(&[
+        "patch",
+        "cm",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+    ]);
+    assert_eq!(
+        s.ok(&["delete", "cm", "held", "--wait=false"]).trim(),
+        "configmap \"held\" deleted"
+    );
+    let cm = s.get_json(&["cm", "held"]);
+    assert!(cm["metadata"]["deletionTimestamp"].is_string(), "{cm}");
+    // Removing the last finalizer completes the deletion.
+    s.ok(&[
+        "patch",
+        "cm",
+        "held",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
+    let err = s.fails(&["get", "cm", "held"]);
+    assert!(err.contains("NotFound"), "{err}");
+}
+
+#[test]
+fn propagation_policy_is_recorded_as_finalizer() {
+    let s = server();
+    s.ok(&["create", "deployment", "fg", "--image=slipway/demo:v1"]);
+    s.ok(&["create", "deployment", "or", "--image=slipway/demo:v1"]);
+    s.ok(&[
+        "delete",
+        "deploy",
+        "fg",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
+    s.ok(&["delete", "deploy", "or", "--cascade=orphan", "--wait=false"]);
+    let fg = s.get_json(&["deploy", "fg"]);
+    assert_eq!(
+        fg["metadata"]["finalizers"],
+        serde_json::json!(["foregroundDeletion"])
+    );
+    assert!(fg["metadata"]["deletionTimestamp"].is_string());
+    let or = s.get_json(&["deploy", "or"]);
+    assert_eq!(or["metadata"]["finalizers"], serde_json::json!(["orphan"]));
+    // Background (the default) with no finalizers removes at once.
+    s.ok(&["create", "deployment", "bg", "--image=slipway/demo:v1"]);
+    s.ok(&["delete", "deploy", "bg"]);
+    assert!(s.fails(&["get", "deploy", "bg"]).contains("NotFound"));
+}
+
+#[test]
+fn deleting_a_namespace_removes_its_contents() {
+    let s = server();
+    s.ok(&["create", "namespace", "doomed"]);
+    s.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "configmap",
+        "c1",
+        "--from-literal=a=b",
+    ]);
+    s.ok(&[
+        "-n",
+        "doomed",
+        "create",
+        "deployment",
+        "d1",
+        "--image=slipway/demo:v1",
+    ]);
+    s.ok(&["delete", "namespace", "doomed", "--timeout=30s"]);
+    assert!(s
+        .fails(&["get", "namespace", "doomed"])
+        .contains("NotFound"));
+    // Its objects are gone too, and a new namespace of that name starts empty.
+    s.ok(&["create", "namespace", "doomed"]);
+    let cms = s.get_json(&["-n", "doomed", "configmaps"]);
+    assert_eq!(cms["items"].as_array().map(|a| a.len()), Some(0), "{cms}");
+}
+
+#[test]
+fn creating_in_a_missing_or_terminating_namespace_fails() {
+    let s = server();
+    let err = s.fails(&[
+        "-n",
+        "nowhere",
+        "create",
+        "configmap",
+        "c",
+        "--from-literal=a=b",
+    ]);
+    assert!(err.contains("namespaces \"nowhere\" not found"), "{err}");
+}
+
+#[test]
+fn deletecollection_and_watch_semantics_over_http() {
+    let s = server();
+    for i in 0..3 {
+        s.ok(&[
+            "create",
+            "configmap",
+            &format!("dc{i}"),
+            "--from-literal=a=b",
+        ]);
+    }
+    s.ok(&["label", "cm", "dc0", "dc1", "group=x"]);
+    let ep = s.endpoint().expect("endpoint");
+    let out = ep
+        .curl(
+            true,
+            &["-X", "DELETE"],
+            "/api/v1/namespaces/default/configmaps?labelSelector=group%3Dx",
+        )
+        .expect("deletecollection");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list["items"].as_array().map(|a| a.len()), Some(2), "{list}");
+    let names = s.ok(&["get", "cm", "-o", "name"]);
+    assert!(names.contains("dc2") && !names.contains("dc0"), "{names}");
+
+    // A watch with a label selector: an object that stops matching is DELETED
+    // for this watcher; timeoutSeconds ends the stream.
+    let rv = s.get_json(&["cm"])["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or("0")
+        .to_string();
+    let mut watch = std::process::Command::new("curl");
+    watch
+        .args(["-sS", "-N", "--max-time", "20", "--cacert"])
+        .arg(&ep.ca_file)
+        .args(["-H", &format!("Authorization: Bearer {}", ep.token)])
+        .arg(format!("{}/api/v1/namespaces/default/configmaps?watch=true&labelSelector=keep%3Dyes&resourceVersion={rv}&timeoutSeconds=3", ep.server))
+        .stdout(std::process::Stdio::piped());
+    let child = watch.spawn().expect("curl watch");
+    std::thread::sleep(Duration::from_millis(300));
+    s.ok(&["label", "cm", "dc2", "keep=yes"]);
+    s.ok(&["label", "cm", "dc2", "keep=no", "--overwrite"]);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().expect("watch output");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "timeoutSeconds not honoured"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let types: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            format!(
+                "{}:{}",
+                v["type"].as_str().unwrap_or(""),
+                v["object"]["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(types, ["ADDED:dc2", "DELETED:dc2"], "{text}");
+}
