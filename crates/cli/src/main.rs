@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod demo;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +27,8 @@ enum Command {
     /// Benchmarks against a fresh slipway started by this command.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The built-in `slipway/demo:<tag>` server (see `demo.rs` for its contract).
+    DemoApp,
     /// Print the kubeconfig of a data dir.
     Kubeconfig {
         #[arg(long)]
@@ -89,6 +92,13 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(bench::api(args))
+        }
+        Command::DemoApp => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(demo::run())
         }
         Command::Kubeconfig { data_dir } => {
             let dir = data_dir.unwrap_or_else(default_data_dir);
