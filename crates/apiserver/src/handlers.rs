@@ -98,6 +98,7 @@ async fn route(
         ("GET", false, None) => list(state, &target, q, headers),
         ("GET", true, None) | ("GET", true, Some("status")) => get(state, &target, headers),
         ("GET", true, Some("scale")) => get_scale(state, &target),
+        ("GET", true, Some("log")) => crate::logs::serve(state, &target, q).await,
         ("POST", false, None) => create(state, &target, q, headers, body).await,
         ("POST", true, Some("binding")) => bind(state, &target, body).await,
         ("PUT", true, _) => update(state, &target, q, headers, body).await,

@@ -17,6 +17,7 @@ pub mod services;
 pub mod tls;
 
 mod crds;
+mod logs;
 mod namespaces;
 mod watch;
 
