@@ -22,7 +22,7 @@ mod defaults;
 mod errs;
 mod image;
 mod meta;
-mod names;
+pub(crate) mod names;
 mod other;
 mod pod;
 mod quantity;

@@ -17,11 +17,10 @@
 //! check of junctor-only fields, pruning inside embedded `metadata`.
 
 mod definition;
-mod gofmt;
-mod names;
+pub(crate) mod gofmt;
 mod object;
 mod regex;
-mod schema_util;
+pub(crate) mod schema_util;
 mod structural;
 mod value;
 

@@ -9,7 +9,6 @@
 //! Every failure carries the HTTP status, `Status.reason` and message the real apiserver sends,
 //! so the handler only has to wrap it in a `metav1.Status`.
 
-mod gofmt;
 mod json_patch;
 mod merge;
 mod schema;

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::image::default_pull_policy;
 use super::quantity;
+use super::service::externally_accessible;
 use super::val::{each_obj_mut, ensure_obj, get, is_zero, set_default};
 use super::{names, pod, val};
 
@@ -486,13 +487,6 @@ fn downward_items(d: &mut Map<String, Value>) {
 }
 
 // === Service ===
-
-fn externally_accessible(spec: &Value) -> bool {
-    let t = val::s(spec, "type");
-    t == "LoadBalancer"
-        || t == "NodePort"
-        || (t == "ClusterIP" && !val::arr(spec, "externalIPs").is_empty())
-}
 
 fn service(o: &mut Map<String, Value>) {
     let Some(spec) = ensure_obj(o, "spec") else {

@@ -78,17 +78,7 @@ pub(crate) fn validate_create(obj: &Value, rules: MetaRules) -> Errs {
         &p.child("generation"),
         val::int0(m, "generation"),
     );
-    validate_labels(&mut errs, val::obj(m, "labels"), &p.child("labels"));
-    validate_annotations(
-        &mut errs,
-        val::obj(m, "annotations"),
-        &p.child("annotations"),
-    );
-    validate_owner_references(
-        &mut errs,
-        val::arr(m, "ownerReferences"),
-        &p.child("ownerReferences"),
-    );
+    labels_annotations_owners(&mut errs, m, &p);
     validate_finalizers(
         &mut errs,
         m.get("finalizers").and_then(Value::as_array),
@@ -176,17 +166,7 @@ pub(crate) fn validate_update(new: &Value, old: &Value, rules: MetaRules) -> Err
             ));
         }
     }
-    validate_labels(&mut errs, val::obj(nm, "labels"), &p.child("labels"));
-    validate_annotations(
-        &mut errs,
-        val::obj(nm, "annotations"),
-        &p.child("annotations"),
-    );
-    validate_owner_references(
-        &mut errs,
-        val::arr(nm, "ownerReferences"),
-        &p.child("ownerReferences"),
-    );
+    labels_annotations_owners(&mut errs, nm, &p);
     if rules.kube_finalizers {
         validate_kube_finalizers(
             &mut errs,
@@ -195,6 +175,14 @@ pub(crate) fn validate_update(new: &Value, old: &Value, rules: MetaRules) -> Err
         );
     }
     errs
+}
+
+/// The checks create and update share, in upstream's order.
+fn labels_annotations_owners(errs: &mut Errs, m: &Value, p: &Path) {
+    validate_labels(errs, val::obj(m, "labels"), &p.child("labels"));
+    validate_annotations(errs, val::obj(m, "annotations"), &p.child("annotations"));
+    let owners = val::arr(m, "ownerReferences");
+    validate_owner_references(errs, owners, &p.child("ownerReferences"));
 }
 
 /// `metav1.Time.String()` of an RFC 3339 timestamp.
@@ -350,32 +338,8 @@ pub(crate) fn validate_label_selector(errs: &mut Errs, sel: Option<&Value>, p: &
     validate_labels(errs, val::obj(sel, "matchLabels"), &p.child("matchLabels"));
     for (i, r) in val::arr(sel, "matchExpressions").iter().enumerate() {
         let rp = p.child("matchExpressions").index(i);
+        selector_requirement(errs, r, &rp, false);
         let values = val::arr(r, "values");
-        match val::s(r, "operator") {
-            "In" | "NotIn" => {
-                if values.is_empty() {
-                    errs.push(required(
-                        &rp.child("values"),
-                        "must be specified when `operator` is 'In' or 'NotIn'",
-                    ));
-                }
-            }
-            "Exists" | "DoesNotExist" => {
-                if !values.is_empty() {
-                    errs.push(forbidden(
-                        &rp.child("values"),
-                        "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                    ));
-                }
-            }
-            op => errs.push(invalid_str(
-                &rp.child("operator"),
-                op,
-                "not a valid selector operator",
-            )),
-        }
-        let key = val::s(r, "key");
-        each_invalid(errs, &rp.child("key"), key, names::is_qualified_name(key));
         for (j, v) in values.iter().enumerate() {
             let v = v.as_str().unwrap_or("");
             each_invalid(
@@ -386,6 +350,45 @@ pub(crate) fn validate_label_selector(errs: &mut Errs, sel: Option<&Value>, p: &
             );
         }
     }
+}
+
+/// The operator, value-count and key rules label and node selector
+/// requirements share; `numeric` admits node selectors' `Gt` and `Lt`.
+pub(crate) fn selector_requirement(errs: &mut Errs, r: &Value, p: &Path, numeric: bool) {
+    let values = val::arr(r, "values");
+    match val::s(r, "operator") {
+        "In" | "NotIn" => {
+            if values.is_empty() {
+                errs.push(required(
+                    &p.child("values"),
+                    "must be specified when `operator` is 'In' or 'NotIn'",
+                ));
+            }
+        }
+        "Exists" | "DoesNotExist" => {
+            if !values.is_empty() {
+                errs.push(forbidden(
+                    &p.child("values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                ));
+            }
+        }
+        "Gt" | "Lt" if numeric => {
+            if values.len() != 1 {
+                errs.push(required(
+                    &p.child("values"),
+                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
+                ));
+            }
+        }
+        op => errs.push(invalid_str(
+            &p.child("operator"),
+            op,
+            "not a valid selector operator",
+        )),
+    }
+    let key = val::s(r, "key");
+    each_invalid(errs, &p.child("key"), key, names::is_qualified_name(key));
 }
 
 /// A `metav1.LabelSelector` converted as `LabelSelectorAsSelector` does.

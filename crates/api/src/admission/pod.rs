@@ -2183,46 +2183,9 @@ pub(crate) fn validate_tolerations(errs: &mut Errs, tolerations: &[Value], p: &P
     }
 }
 
-fn node_selector_requirement(errs: &mut Errs, r: &Value, p: &Path) {
-    let values = val::arr(r, "values");
-    match val::s(r, "operator") {
-        "In" | "NotIn" => {
-            if values.is_empty() {
-                errs.push(required(
-                    &p.child("values"),
-                    "must be specified when `operator` is 'In' or 'NotIn'",
-                ));
-            }
-        }
-        "Exists" | "DoesNotExist" => {
-            if !values.is_empty() {
-                errs.push(forbidden(
-                    &p.child("values"),
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                ));
-            }
-        }
-        "Gt" | "Lt" => {
-            if values.len() != 1 {
-                errs.push(required(
-                    &p.child("values"),
-                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
-                ));
-            }
-        }
-        op => errs.push(invalid_str(
-            &p.child("operator"),
-            op,
-            "not a valid selector operator",
-        )),
-    }
-    let key = val::s(r, "key");
-    each_invalid(errs, &p.child("key"), key, names::is_qualified_name(key));
-}
-
 fn node_selector_term(errs: &mut Errs, term: &Value, p: &Path) {
     for (j, r) in val::arr(term, "matchExpressions").iter().enumerate() {
-        node_selector_requirement(errs, r, &p.child("matchExpressions").index(j));
+        meta::selector_requirement(errs, r, &p.child("matchExpressions").index(j), true);
     }
     for (j, r) in val::arr(term, "matchFields").iter().enumerate() {
         let rp = p.child("matchFields").index(j);

@@ -29,7 +29,7 @@ fn is_headless(spec: &Value) -> bool {
     cluster_ips(spec) == ["None"]
 }
 
-fn externally_accessible(spec: &Value) -> bool {
+pub(crate) fn externally_accessible(spec: &Value) -> bool {
     let t = val::s(spec, "type");
     t == "LoadBalancer"
         || t == "NodePort"

@@ -5,9 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use super::gofmt::field_value;
-use super::names::{dns1035_label, dns1123_subdomain};
 use super::structural::validate_schema;
 use super::{ScaleSpec, ServedVersion};
+use crate::admission::names::{is_dns1035_label, is_dns1123_subdomain};
 use crate::errors::{quote, FieldError};
 use crate::registry::{Resource, Scope};
 
@@ -49,7 +49,7 @@ pub fn validate_crd(crd: &Value, old: Option<&Value>) -> Vec<FieldError> {
             "name or generateName is required",
         ));
     } else {
-        for msg in dns1123_subdomain(name) {
+        for msg in is_dns1123_subdomain(name) {
             errs.push(FieldError::invalid("metadata.name", quote(name), msg));
         }
         if name != format!("{plural}.{group}") {
@@ -64,7 +64,7 @@ pub fn validate_crd(crd: &Value, old: Option<&Value>) -> Vec<FieldError> {
     if group.is_empty() {
         errs.push(FieldError::required("spec.group", ""));
     } else {
-        let dns = dns1123_subdomain(group);
+        let dns = is_dns1123_subdomain(group);
         if !dns.is_empty() {
             errs.push(FieldError::invalid(
                 "spec.group",
@@ -136,7 +136,7 @@ fn validate_versions(crd: &Value, errs: &mut Vec<FieldError>) {
             unique = false;
         }
         seen.push(name);
-        let dns = dns1035_label(name);
+        let dns = is_dns1035_label(name);
         if !dns.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{base}.name"),
@@ -275,7 +275,7 @@ fn validate_column(col: &Value, base: &str, errs: &mut Vec<FieldError>) {
 fn validate_names(names: &Value, base: &str, errs: &mut Vec<FieldError>) {
     for k in ["plural", "singular"] {
         let v = str_at(names, &format!("/{k}"));
-        let dns = dns1035_label(v);
+        let dns = is_dns1035_label(v);
         if !v.is_empty() && !dns.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{base}.{k}"),
@@ -286,7 +286,7 @@ fn validate_names(names: &Value, base: &str, errs: &mut Vec<FieldError>) {
     }
     for k in ["kind", "listKind"] {
         let v = str_at(names, &format!("/{k}"));
-        let dns = dns1035_label(&v.to_lowercase());
+        let dns = is_dns1035_label(&v.to_lowercase());
         if !v.is_empty() && !dns.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{base}.{k}"),
@@ -299,7 +299,7 @@ fn validate_names(names: &Value, base: &str, errs: &mut Vec<FieldError>) {
         }
     }
     for (i, s) in strings_at(names, "/shortNames").iter().enumerate() {
-        let dns = dns1035_label(s);
+        let dns = is_dns1035_label(s);
         if !dns.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{base}.shortNames[{i}]"),
@@ -318,7 +318,7 @@ fn validate_names(names: &Value, base: &str, errs: &mut Vec<FieldError>) {
         ));
     }
     for (i, s) in strings_at(names, "/categories").iter().enumerate() {
-        let dns = dns1035_label(s);
+        let dns = is_dns1035_label(s);
         if !dns.is_empty() {
             errs.push(FieldError::invalid(
                 format!("{base}.categories[{i}]"),
@@ -586,25 +586,9 @@ pub fn crd_status(crd: &Value, now_unix: i64) -> Value {
 
 /// Served versions of a (valid) CRD, in `spec.versions` order.
 pub fn served_versions(crd: &Value) -> Vec<ServedVersion> {
-    let names = effective_names(crd);
-    let name = |k: &str| {
-        names
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    let list = |k: &str| -> Vec<String> {
-        names
-            .get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let names = Value::Object(effective_names(crd));
+    let name = |k: &str| str_at(&names, &format!("/{k}")).to_string();
+    let list = |k: &str| strings_at(&names, &format!("/{k}"));
     let scope = if str_at(crd, "/spec/scope") == "Cluster" {
         Scope::Cluster
     } else {

@@ -6,9 +6,9 @@
 use serde_json::{Map, Value};
 
 use super::gofmt::{field_value, sharp_v};
-use super::names::name_is_dns_subdomain;
-use super::schema_util::{self as su, Additional, EMBEDDED, PRESERVE};
+use super::schema_util::{self as su, join_path, Additional, EMBEDDED, PRESERVE};
 use super::value;
+use crate::admission::names::{is_dns1035_label, is_dns1123_subdomain};
 use crate::errors::{quote, FieldError};
 
 /// Fields of an embedded resource (and of the object root) that pruning leaves
@@ -65,14 +65,6 @@ pub(super) fn prune_changes(s: &Value, v: &Value) -> bool {
     !dropped.is_empty()
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
 fn remove_keys(map: &mut Map<String, Value>, drop: &[String]) {
     if !drop.is_empty() {
         // `retain` keeps the remaining keys in their original order.
@@ -88,7 +80,7 @@ fn prune(x: &mut Value, s: Option<&Value>, root: bool, path: &str, out: &mut Vec
     match x {
         Value::Object(map) => {
             let Some(s) = s else {
-                out.extend(map.keys().map(|k| join(path, k)));
+                out.extend(map.keys().map(|k| join_path(path, k)));
                 map.clear();
                 return;
             };
@@ -97,7 +89,7 @@ fn prune(x: &mut Value, s: Option<&Value>, root: bool, path: &str, out: &mut Vec
                 if embedded && META_FIELDS.contains(&k.as_str()) {
                     continue;
                 }
-                let child = join(path, k);
+                let child = join_path(path, k);
                 if let Some(p) = su::property(s, k) {
                     prune(v, Some(p), false, &child, out);
                     continue;
@@ -235,7 +227,7 @@ fn validate_object_meta(obj: &Value, out: &mut Vec<FieldError>) {
     };
     let (name, generate) = (get("name"), get("generateName"));
     if !generate.is_empty() {
-        for msg in name_is_dns_subdomain(generate, true) {
+        for msg in generate_name_errors(generate) {
             out.push(FieldError::invalid(
                 "metadata.generateName",
                 quote(generate),
@@ -251,10 +243,18 @@ fn validate_object_meta(obj: &Value, out: &mut Vec<FieldError>) {
             ));
         }
     } else {
-        for msg in name_is_dns_subdomain(name, false) {
+        for msg in is_dns1123_subdomain(name) {
             out.push(FieldError::invalid("metadata.name", quote(name), msg));
         }
     }
+}
+
+/// `NameIsDNSSubdomain` with `prefix`: a `generateName` may end in '-'.
+fn generate_name_errors(generate: &str) -> Vec<String> {
+    if generate.len() > 1 && generate.ends_with('-') {
+        return is_dns1123_subdomain(&format!("{}a", &generate[..generate.len() - 1]));
+    }
+    is_dns1123_subdomain(generate)
 }
 
 /// Objects under `x-kubernetes-embedded-resource` must carry `apiVersion` and
@@ -270,7 +270,7 @@ fn validate_embedded(x: &Value, s: &Value, path: &str, root: bool, out: &mut Vec
                     continue;
                 }
                 if let Some(ps) = su::schema_for_key(s, k) {
-                    validate_embedded(v, ps, &join(path, k), false, out);
+                    validate_embedded(v, ps, &join_path(path, k), false, out);
                 }
             }
         }
@@ -288,11 +288,14 @@ fn validate_embedded(x: &Value, s: &Value, path: &str, root: bool, out: &mut Vec
 fn check_embedded(map: &Map<String, Value>, path: &str, out: &mut Vec<FieldError>) {
     for key in ["apiVersion", "kind"] {
         if !map.contains_key(key) {
-            out.push(FieldError::required(join(path, key), "must not be empty"));
+            out.push(FieldError::required(
+                join_path(path, key),
+                "must not be empty",
+            ));
         }
     }
     for (k, v) in map {
-        let field = join(path, k);
+        let field = join_path(path, k);
         match k.as_str() {
             "apiVersion" => match v.as_str() {
                 None => out.push(FieldError::invalid(
@@ -316,7 +319,7 @@ fn check_embedded(map: &Map<String, Value>, path: &str, out: &mut Vec<FieldError
                 )),
                 Some("") => out.push(FieldError::invalid(field, quote(""), "must not be empty")),
                 Some(kind) => {
-                    let errs = super::names::dns1035_label(&kind.to_lowercase());
+                    let errs = is_dns1035_label(&kind.to_lowercase());
                     if !errs.is_empty() {
                         out.push(FieldError::invalid(
                             field,
@@ -332,8 +335,12 @@ fn check_embedded(map: &Map<String, Value>, path: &str, out: &mut Vec<FieldError
             "metadata" => {
                 if let Some(name) = v.get("name").and_then(Value::as_str) {
                     if !name.is_empty() {
-                        for msg in name_is_dns_subdomain(name, false) {
-                            out.push(FieldError::invalid(join(&field, "name"), quote(name), msg));
+                        for msg in is_dns1123_subdomain(name) {
+                            out.push(FieldError::invalid(
+                                join_path(&field, "name"),
+                                quote(name),
+                                msg,
+                            ));
                         }
                     }
                 }
@@ -356,7 +363,7 @@ fn validate_list_types(x: &Value, s: &Value, path: &str, out: &mut Vec<FieldErro
             if let Some(props) = su::properties(s) {
                 for (k, v) in map {
                     if let Some(ps) = props.get(k) {
-                        validate_list_types(v, ps, &join(path, k), out);
+                        validate_list_types(v, ps, &join_path(path, k), out);
                     }
                 }
             }

@@ -8,6 +8,15 @@ pub const PRESERVE: &str = "x-kubernetes-preserve-unknown-fields";
 pub const EMBEDDED: &str = "x-kubernetes-embedded-resource";
 pub const INT_OR_STRING: &str = "x-kubernetes-int-or-string";
 
+/// Field `key` under the dotted `path`; the root has no leading dot.
+pub fn join_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
 pub fn flag(s: &Value, key: &str) -> bool {
     s.get(key).and_then(Value::as_bool).unwrap_or(false)
 }

@@ -7,11 +7,13 @@
 //! additionalProperties keys as `.key`. The message keeps the raw path; the
 //! field path drops a leading `.` as upstream does.
 
+use std::cmp::Ordering;
+
 use serde_json::Value;
 
 use super::gofmt::{field_value, go_float, json_type, Num};
 use super::regex::Regex;
-use super::schema_util as su;
+use super::schema_util::{self as su, join_path};
 use crate::errors::{quote, FieldError, FieldErrorKind};
 
 /// Validate `data` against the (structural) schema `s`; `path` is the raw
@@ -47,14 +49,6 @@ pub fn validate(s: &Value, data: &Value, path: &str, out: &mut Vec<FieldError>) 
 
 fn field_of(path: &str) -> String {
     path.trim_start_matches('.').to_string()
-}
-
-fn child(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
 }
 
 fn invalid(path: &str, value: String, msg: String) -> FieldError {
@@ -362,52 +356,40 @@ fn check_number(s: &Value, data: &Value, path: &str, out: &mut Vec<FieldError>) 
             }
         }
     }
-    if let Some(min) = su::num_of(s, "minimum") {
-        let exclusive = su::flag(s, "exclusiveMinimum");
-        let (fails, shown) = match num {
+    // The two bounds differ only in which side of the bound fails.
+    for (key, exclusive_key, rel, fails_below) in [
+        ("minimum", "exclusiveMinimum", "greater than", true),
+        ("maximum", "exclusiveMaximum", "less than", false),
+    ] {
+        let Some(bound) = su::num_of(s, key) else {
+            continue;
+        };
+        let exclusive = su::flag(s, exclusive_key);
+        let (ord, shown) = match num {
             Num::Int(i) => {
-                let m = min.as_f64() as i64;
-                (if exclusive { i <= m } else { i < m }, m.to_string())
+                let m = bound.as_f64() as i64;
+                (Some(i.cmp(&m)), m.to_string())
             }
             Num::Float(d) => {
-                let m = min.as_f64();
-                (if exclusive { d <= m } else { d < m }, go_float(m))
+                let m = bound.as_f64();
+                (d.partial_cmp(&m), go_float(m))
             }
+        };
+        let fails = match ord {
+            Some(Ordering::Less) => fails_below,
+            Some(Ordering::Greater) => !fails_below,
+            Some(Ordering::Equal) => exclusive,
+            None => false,
         };
         if fails {
             let rel = if exclusive {
-                "greater than"
+                rel.to_string()
             } else {
-                "greater than or equal to"
+                format!("{rel} or equal to")
             };
             out.push(invalid(
                 path,
                 value.clone(),
-                format!("{path} in body should be {rel} {shown}"),
-            ));
-        }
-    }
-    if let Some(max) = su::num_of(s, "maximum") {
-        let exclusive = su::flag(s, "exclusiveMaximum");
-        let (fails, shown) = match num {
-            Num::Int(i) => {
-                let m = max.as_f64() as i64;
-                (if exclusive { i >= m } else { i > m }, m.to_string())
-            }
-            Num::Float(d) => {
-                let m = max.as_f64();
-                (if exclusive { d >= m } else { d > m }, go_float(m))
-            }
-        };
-        if fails {
-            let rel = if exclusive {
-                "less than"
-            } else {
-                "less than or equal to"
-            };
-            out.push(invalid(
-                path,
-                value,
                 format!("{path} in body should be {rel} {shown}"),
             ));
         }
@@ -527,7 +509,7 @@ fn check_object(
     if let Some(props) = props {
         for (k, ps) in props {
             if let Some(v) = map.get(k) {
-                validate(ps, v, &child(path, k), out);
+                validate(ps, v, &join_path(path, k), out);
             }
         }
     }

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::catalog::{catalog, Catalog, REF_PREFIX};
+use crate::crd::schema_util::join_path;
 
 /// Upstream stops accumulating strict errors after this many.
 const MAX_ERRORS: usize = 100;
@@ -90,14 +91,6 @@ fn empty() -> &'static Map<String, Value> {
     EMPTY.get_or_init(Map::new)
 }
 
-fn child_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
 fn collect(cat: &Catalog, schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
     if out.len() >= MAX_ERRORS {
         return;
@@ -105,7 +98,7 @@ fn collect(cat: &Catalog, schema: &Value, value: &Value, path: &str, out: &mut V
     match (shape(cat, schema), value) {
         (Shape::Struct(props), Value::Object(obj)) => {
             for (k, v) in obj {
-                let p = child_path(path, k);
+                let p = join_path(path, k);
                 match props.get(k) {
                     Some(sub) => collect(cat, sub, v, &p, out),
                     None => {
@@ -118,7 +111,7 @@ fn collect(cat: &Catalog, schema: &Value, value: &Value, path: &str, out: &mut V
         }
         (Shape::Map(sub), Value::Object(obj)) => {
             for (k, v) in obj {
-                collect(cat, sub, v, &child_path(path, k), out);
+                collect(cat, sub, v, &join_path(path, k), out);
             }
         }
         (Shape::List(sub), Value::Array(items)) => {

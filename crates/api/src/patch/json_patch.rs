@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::gofmt;
 use super::PatchError;
+use crate::crd::gofmt;
 
 /// Upstream refuses patches with more operations than this (`maxJSONPatchOperations`).
 const MAX_OPERATIONS: usize = 10_000;

@@ -11,9 +11,9 @@
 
 use serde_json::{Map, Value};
 
-use super::gofmt;
 use super::schema::{FieldMeta, Strategy, Ty};
 use super::PatchError;
+use crate::crd::gofmt;
 
 type Object = Map<String, Value>;
 

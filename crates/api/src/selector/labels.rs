@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::validation::{aggregate, validate_label_key, validate_label_value};
+use crate::crd::gofmt::{json_kind, sharp_v_strings};
 use crate::errors::{quote, FieldError};
 
 /// `selection.Operator` for label requirements.
@@ -163,8 +164,7 @@ fn go_string_slice(values: &[String]) -> String {
     if values.is_empty() {
         return "[]string(nil)".to_string();
     }
-    let items: Vec<String> = values.iter().map(|v| quote(v)).collect();
-    format!("[]string{{{}}}", items.join(", "))
+    sharp_v_strings(values)
 }
 
 impl fmt::Display for Requirement {
@@ -220,7 +220,7 @@ impl LabelSelector {
             other => {
                 return Err(format!(
                     "json: cannot unmarshal {} into Go value of type v1.LabelSelector",
-                    json_type(other)
+                    json_kind(other)
                 ))
             }
         };
@@ -242,7 +242,7 @@ impl LabelSelector {
             Some(other) => {
                 return Err(format!(
                     "json: cannot unmarshal {} into Go struct field LabelSelector.matchLabels of type map[string]string",
-                    json_type(other)
+                    json_kind(other)
                 ))
             }
         }
@@ -256,7 +256,7 @@ impl LabelSelector {
             Some(other) => {
                 return Err(format!(
                     "json: cannot unmarshal {} into Go struct field LabelSelector.matchExpressions of type []v1.LabelSelectorRequirement",
-                    json_type(other)
+                    json_kind(other)
                 ))
             }
         }
@@ -321,7 +321,7 @@ fn expression_requirement(e: &Value) -> Result<Requirement, String> {
     let Value::Object(e) = e else {
         return Err(format!(
             "json: cannot unmarshal {} into Go struct field LabelSelector.matchExpressions of type v1.LabelSelectorRequirement",
-            json_type(e)
+            json_kind(e)
         ));
     };
     let key = e.get("key").and_then(Value::as_str).unwrap_or("");
@@ -346,7 +346,7 @@ fn expression_requirement(e: &Value) -> Result<Requirement, String> {
                 v.as_str().map(str::to_string).ok_or_else(|| {
                     format!(
                         "json: cannot unmarshal {} into Go struct field LabelSelectorRequirement.matchExpressions.values of type string",
-                        json_type(v)
+                        json_kind(v)
                     )
                 })
             })
@@ -354,22 +354,11 @@ fn expression_requirement(e: &Value) -> Result<Requirement, String> {
         Some(other) => {
             return Err(format!(
                 "json: cannot unmarshal {} into Go struct field LabelSelectorRequirement.matchExpressions.values of type []string",
-                json_type(other)
+                json_kind(other)
             ))
         }
     };
     Requirement::new(key, op, values)
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 // === lexer ===

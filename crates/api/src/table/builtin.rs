@@ -77,19 +77,36 @@ fn pod_template_cells(obj: &Value, _now: i64) -> Vec<Value> {
 }
 
 fn rc_columns() -> Vec<Column> {
-    vec![
-        Column::name(),
-        Column::new("Desired", "integer", d::RC_SPEC_REPLICAS),
-        Column::new("Current", "integer", d::RC_STATUS_REPLICAS),
-        Column::new("Ready", "integer", d::RC_READY),
-        Column::age(),
-        Column::new("Containers", "string", TEMPLATE_NAMES).wide(),
-        Column::new("Images", "string", TEMPLATE_IMAGES).wide(),
-        Column::new("Selector", "string", d::RC_SELECTOR).wide(),
-    ]
+    replica_columns([
+        d::RC_SPEC_REPLICAS,
+        d::RC_STATUS_REPLICAS,
+        d::RC_READY,
+        d::RC_SELECTOR,
+    ])
 }
 
 fn rc_cells(obj: &Value, now: i64) -> Vec<Value> {
+    replica_cells(obj, now, format_labels(obj_at(obj, &["spec", "selector"])))
+}
+
+/// ReplicationController and ReplicaSet print the same columns; only the
+/// descriptions (desired, current, ready, selector) and the selector's type
+/// differ.
+fn replica_columns(descriptions: [&str; 4]) -> Vec<Column> {
+    let [desired, current, ready, selector] = descriptions;
+    vec![
+        Column::name(),
+        Column::new("Desired", "integer", desired),
+        Column::new("Current", "integer", current),
+        Column::new("Ready", "integer", ready),
+        Column::age(),
+        Column::new("Containers", "string", TEMPLATE_NAMES).wide(),
+        Column::new("Images", "string", TEMPLATE_IMAGES).wide(),
+        Column::new("Selector", "string", selector).wide(),
+    ]
+}
+
+fn replica_cells(obj: &Value, now: i64, selector: String) -> Vec<Value> {
     let (names, images) = template_containers(obj);
     vec![
         name_of(obj).into(),
@@ -99,7 +116,7 @@ fn rc_cells(obj: &Value, now: i64) -> Vec<Value> {
         age(obj, now).into(),
         names.into(),
         images.into(),
-        format_labels(obj_at(obj, &["spec", "selector"])).into(),
+        selector.into(),
     ]
 }
 
@@ -559,6 +576,15 @@ fn lease_cells(obj: &Value, now: i64) -> Vec<Value> {
 
 // === Deployment, ReplicaSet, StatefulSet, DaemonSet ===
 
+/// The Ready column of Deployments and StatefulSets: `ready/desired`.
+fn ready_of_desired(obj: &Value) -> String {
+    format!(
+        "{}/{}",
+        int_at(obj, &["status", "readyReplicas"]),
+        int_or(obj, &["spec", "replicas"], 1)
+    )
+}
+
 fn deployment_columns() -> Vec<Column> {
     vec![
         Column::name(),
@@ -576,14 +602,9 @@ fn deployment_cells(obj: &Value, now: i64) -> Vec<Value> {
     let (names, images) = template_containers(obj);
     let selector = selector_string(get(obj, &["spec", "selector"]))
         .unwrap_or_else(|()| "<invalid>".to_string());
-    let ready = format!(
-        "{}/{}",
-        int_at(obj, &["status", "readyReplicas"]),
-        int_or(obj, &["spec", "replicas"], 1)
-    );
     vec![
         name_of(obj).into(),
-        ready.into(),
+        ready_of_desired(obj).into(),
         int_at(obj, &["status", "updatedReplicas"]).into(),
         int_at(obj, &["status", "availableReplicas"]).into(),
         age(obj, now).into(),
@@ -594,30 +615,17 @@ fn deployment_cells(obj: &Value, now: i64) -> Vec<Value> {
 }
 
 fn replica_set_columns() -> Vec<Column> {
-    vec![
-        Column::name(),
-        Column::new("Desired", "integer", d::RS_SPEC_REPLICAS),
-        Column::new("Current", "integer", d::RS_STATUS_REPLICAS),
-        Column::new("Ready", "integer", d::RS_READY),
-        Column::age(),
-        Column::new("Containers", "string", TEMPLATE_NAMES).wide(),
-        Column::new("Images", "string", TEMPLATE_IMAGES).wide(),
-        Column::new("Selector", "string", d::RS_SELECTOR).wide(),
-    ]
+    replica_columns([
+        d::RS_SPEC_REPLICAS,
+        d::RS_STATUS_REPLICAS,
+        d::RS_READY,
+        d::RS_SELECTOR,
+    ])
 }
 
 fn replica_set_cells(obj: &Value, now: i64) -> Vec<Value> {
-    let (names, images) = template_containers(obj);
-    vec![
-        name_of(obj).into(),
-        int_or(obj, &["spec", "replicas"], 1).into(),
-        int_at(obj, &["status", "replicas"]).into(),
-        int_at(obj, &["status", "readyReplicas"]).into(),
-        age(obj, now).into(),
-        names.into(),
-        images.into(),
-        format_label_selector(get(obj, &["spec", "selector"])).into(),
-    ]
+    let selector = format_label_selector(get(obj, &["spec", "selector"]));
+    replica_cells(obj, now, selector)
 }
 
 fn stateful_set_columns() -> Vec<Column> {
@@ -632,14 +640,9 @@ fn stateful_set_columns() -> Vec<Column> {
 
 fn stateful_set_cells(obj: &Value, now: i64) -> Vec<Value> {
     let (names, images) = template_containers(obj);
-    let ready = format!(
-        "{}/{}",
-        int_at(obj, &["status", "readyReplicas"]),
-        int_or(obj, &["spec", "replicas"], 1)
-    );
     vec![
         name_of(obj).into(),
-        ready.into(),
+        ready_of_desired(obj).into(),
         age(obj, now).into(),
         names.into(),
         images.into(),

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::crd::gofmt::{shortest_float, GO_V_POSITIONAL};
+
 static EMPTY_ARRAY: Vec<Value> = Vec::new();
 
 /// `v[a][b]…`, `None` when any step is missing or null.
@@ -181,47 +183,9 @@ pub(super) fn go_print_scalar(v: &Value) -> String {
     }
 }
 
-/// Decimal mantissa digits and decimal exponent of the shortest
-/// round-tripping representation: `1234.5` → (`"12345"`, 3).
-fn shortest_digits(f: f64) -> (String, i32) {
-    let e = format!("{:e}", f.abs());
-    let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    (digits, exp.parse().unwrap_or(0))
-}
-
-/// `%v` of a float64 (`strconv.FormatFloat(f, 'g', -1, 64)`): shortest
-/// digits, exponent form when the exponent is below -4 or at least 6.
+/// `%v` of a float64. Unlike `gofmt::go_float`, negative zero prints as `0`.
 pub(super) fn go_fmt_float(f: f64) -> String {
-    if f == 0.0 {
-        return "0".to_string();
-    }
-    let (digits, exp) = shortest_digits(f);
-    let sign = if f < 0.0 { "-" } else { "" };
-    if !(-4..6).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{first}{frac}e{esign}{:02}", exp.abs());
-    }
-    format!("{sign}{}", positional(&digits, exp))
-}
-
-/// Digits placed around the decimal point for exponent `exp`.
-fn positional(digits: &str, exp: i32) -> String {
-    let n = digits.len() as i32;
-    if exp < 0 {
-        format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
-    } else if exp + 1 >= n {
-        format!("{digits}{}", "0".repeat((exp + 1 - n) as usize))
-    } else {
-        let (int, frac) = digits.split_at((exp + 1) as usize);
-        format!("{int}.{frac}")
-    }
+    shortest_float(f, GO_V_POSITIONAL, 2)
 }
 
 /// `encoding/json.Marshal` of a decoded value: compact, map keys sorted,
@@ -285,22 +249,7 @@ fn write_go_string(s: &str, out: &mut String) {
 }
 
 /// `encoding/json` float64: positional unless the exponent is below -6 or at
-/// least 21, then `1e-07` style with the exponent's leading zero dropped.
+/// least 21, then exponent form without zero padding (`1e-7`).
 fn go_json_float(f: f64) -> String {
-    if f == 0.0 {
-        return "0".to_string();
-    }
-    let (digits, exp) = shortest_digits(f);
-    let sign = if f < 0.0 { "-" } else { "" };
-    if !(-6..21).contains(&exp) {
-        let (first, rest) = digits.split_at(1);
-        let frac = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{first}{frac}e{esign}{}", exp.abs());
-    }
-    format!("{sign}{}", positional(&digits, exp))
+    shortest_float(f, -6..21, 1)
 }
