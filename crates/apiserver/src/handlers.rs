@@ -140,6 +140,14 @@ pub(crate) fn with_type(res: &Resource, mut v: Value) -> Value {
 }
 
 fn get(state: &ApiState, t: &Target, headers: &HeaderMap) -> ApiResult<Response<Body>> {
+    if !http::wants_table(headers) && !t.resource.custom {
+        let Some(e) = state.store.get(&key_of(t)) else {
+            return Err(ApiError::not_found(&t.resource, name_of(t)));
+        };
+        if let Some(bytes) = objects::splice_rv(&e.value, e.rev) {
+            return Ok(http::bytes_response(200, bytes));
+        }
+    }
     let (_, v) = load(state, t)?;
     if http::wants_table(headers) {
         let custom = custom_of(state, &t.resource);
@@ -252,6 +260,15 @@ fn list(state: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResu
         }
     };
 
+    if filters.labels.is_none()
+        && filters.fields.is_none()
+        && !http::wants_table(headers)
+        && !res.custom
+    {
+        if let Some(resp) = list_raw(state, res, &prefix, &start, at_rev, limit)? {
+            return Ok(resp);
+        }
+    }
     // Filtering happens after the store read, so read pages until the limit
     // is filled with matches or the collection ends.
     let mut items = Vec::new();
@@ -301,6 +318,48 @@ fn list(state: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResu
         200,
         &json!({"kind": res.list_kind, "apiVersion": res.api_version(), "metadata": md, "items": items}),
     ))
+}
+
+/// An unfiltered JSON list assembled from the stored bytes without parsing
+/// them; `None` when some object is not in the spliceable layout.
+fn list_raw(
+    state: &ApiState,
+    res: &Resource,
+    prefix: &str,
+    start: &str,
+    at_rev: Option<i64>,
+    limit: Option<usize>,
+) -> ApiResult<Option<Response<Body>>> {
+    let rev = at_rev.unwrap_or_else(|| state.store.revision());
+    let page = limit.map(|l| l + 1).unwrap_or(usize::MAX);
+    let lr = state.store.list_at(prefix, start, rev, page)?;
+    let mut entries = lr.entries;
+    let cont = match limit {
+        Some(l) if entries.len() > l => {
+            let next = entries.pop().map(|e| e.key).unwrap_or_default();
+            encode_continue(lr.rev, &next)
+        }
+        _ => String::new(),
+    };
+    let mut md = json!({"resourceVersion": lr.rev.to_string()});
+    if !cont.is_empty() {
+        md["continue"] = json!(cont);
+    }
+    let head = json!({"kind": res.list_kind, "apiVersion": res.api_version(), "metadata": md});
+    let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::internal(e.to_string()))?;
+    out.pop();
+    out.extend_from_slice(b",\"items\":[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match objects::splice_rv(&e.value, e.rev) {
+            Some(b) => out.extend_from_slice(&b),
+            None => return Ok(None),
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Ok(Some(http::bytes_response(200, out)))
 }
 
 fn get_scale(state: &ApiState, t: &Target) -> ApiResult<Response<Body>> {
@@ -709,10 +768,7 @@ async fn write_new(
         .create(key, objects::encode_for_store(obj)?)
         .await
     {
-        Ok(e) => Ok(with_type(
-            &t.resource,
-            objects::decode_stored(&e.value, e.rev)?,
-        )),
+        Ok(e) => Ok(with_type(&t.resource, with_rv(obj, e.rev))),
         Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(&t.resource, name_of(t))),
         Err(e) => Err(e.into()),
     }
@@ -1014,9 +1070,14 @@ async fn put(state: &ApiState, entry: &Entry, obj: &Value) -> Result<Value, Stor
         .store
         .put(&entry.key, bytes, Precondition::Revision(entry.rev))
         .await?;
-    let v = objects::decode_stored(&e.value, e.rev)
-        .map_err(|e| StoreError::Io(std::io::Error::other(e.message)))?;
-    Ok(v)
+    Ok(with_rv(obj, e.rev))
+}
+
+/// The object as stored at revision `rev` (what a read would return).
+fn with_rv(obj: &Value, rev: i64) -> Value {
+    let mut v = obj.clone();
+    meta_mut(&mut v).insert("resourceVersion".into(), json!(rev.to_string()));
+    v
 }
 
 /// Fields clients cannot change with an update.

@@ -109,6 +109,15 @@ pub fn json_response(code: u16, v: &Value) -> Response<Body> {
     resp
 }
 
+/// A JSON body that is already serialised.
+pub fn bytes_response(code: u16, body: Vec<u8>) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp
+}
+
 pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get("content-type")

@@ -110,11 +110,70 @@ pub fn decode_stored(bytes: &[u8], rev: i64) -> ApiResult<Value> {
     Ok(v)
 }
 
-/// Serialise for the store: the resourceVersion is the store's revision, not data.
+/// Serialise for the store: the resourceVersion is the store's revision, not
+/// data. `apiVersion`, `kind` and `metadata` go first so reads can splice the
+/// revision in without parsing (see [`splice_rv`]).
 pub fn encode_for_store(obj: &Value) -> ApiResult<Vec<u8>> {
-    let mut v = obj.clone();
+    let mut out = Map::new();
+    if let Some(m) = obj.as_object() {
+        for k in ["apiVersion", "kind", "metadata"] {
+            if let Some(v) = m.get(k) {
+                out.insert(k.to_string(), v.clone());
+            }
+        }
+        for (k, v) in m {
+            if !out.contains_key(k) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut v = Value::Object(out);
     meta_mut(&mut v).remove("resourceVersion");
     serde_json::to_vec(&v).map_err(|e| ApiError::internal(format!("encoding object: {e}")))
+}
+
+/// Length of the JSON string starting at `b[0] == '"'`, quotes included.
+fn json_string_len(b: &[u8]) -> Option<usize> {
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The stored bytes with `metadata.resourceVersion` inserted, without a
+/// parse: only for the layout [`encode_for_store`] writes
+/// (`{"apiVersion":"…","kind":"…","metadata":{…`); `None` otherwise.
+pub fn splice_rv(bytes: &[u8], rev: i64) -> Option<Vec<u8>> {
+    let mut i = 0;
+    for key in [&b"{\"apiVersion\":"[..], b",\"kind\":"] {
+        if !bytes[i..].starts_with(key) {
+            return None;
+        }
+        i += key.len();
+        i += json_string_len(&bytes[i..])?;
+    }
+    let meta = b",\"metadata\":{";
+    if !bytes[i..].starts_with(meta) {
+        return None;
+    }
+    i += meta.len();
+    let rv = format!("\"resourceVersion\":\"{rev}\"");
+    let mut out = Vec::with_capacity(bytes.len() + rv.len() + 1);
+    out.extend_from_slice(&bytes[..i]);
+    out.extend_from_slice(rv.as_bytes());
+    if bytes.get(i) != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(&bytes[i..]);
+    Some(out)
 }
 
 /// Labels map of an object.
@@ -163,6 +222,21 @@ mod tests {
         let u = new_uid();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn splice_matches_parse() {
+        let obj = json!({"spec": {"metadata": {"x": 1}}, "metadata": {"name": "a\\\"b", "resourceVersion": "9"}, "kind": "K", "apiVersion": "v1"});
+        let bytes = encode_for_store(&obj).expect("encode");
+        let spliced: Value =
+            serde_json::from_slice(&splice_rv(&bytes, 42).expect("splice")).expect("json");
+        assert_eq!(spliced, decode_stored(&bytes, 42).expect("decode"));
+        let empty = encode_for_store(&json!({"apiVersion": "v1", "kind": "K", "metadata": {}}))
+            .expect("encode");
+        let v: Value =
+            serde_json::from_slice(&splice_rv(&empty, 7).expect("splice")).expect("json");
+        assert_eq!(v["metadata"]["resourceVersion"], "7");
+        assert!(splice_rv(br#"{"kind":"K","apiVersion":"v1","metadata":{}}"#, 1).is_none());
     }
 
     #[test]
