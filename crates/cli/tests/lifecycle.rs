@@ -174,3 +174,30 @@ fn deletecollection_and_watch_semantics_over_http() {
         .collect();
     assert_eq!(types, ["ADDED:dc2", "DELETED:dc2"], "{text}");
 }
+
+#[test]
+fn generate_name_and_legacy_discovery() {
+    let s = server();
+    let out = s.ok_stdin(
+        &["create", "-f", "-", "-o", "name"],
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"generateName":"gen-"},"data":{"a":"b"}}"#,
+    );
+    let name = out.trim().trim_start_matches("configmap/");
+    assert!(name.starts_with("gen-") && name.len() == 9, "{out}");
+    assert!(name[4..].chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)), "{name}");
+
+    // Legacy discovery documents, for clients that do not ask for aggregated ones.
+    let ep = s.endpoint().expect("endpoint");
+    let get = |path: &str| -> serde_json::Value {
+        let out = ep.curl(true, &[], path).expect("curl");
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    assert_eq!(get("/api")["versions"], serde_json::json!(["v1"]));
+    let groups = get("/apis");
+    assert!(groups["groups"].as_array().is_some_and(|g| g.iter().any(|g| g["name"] == "apps")), "{groups}");
+    let apps = get("/apis/apps/v1");
+    let names: Vec<&str> = apps["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
+    assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"), "{names:?}");
+    let core = get("/api/v1");
+    assert!(core["resources"].as_array().is_some_and(|r| r.iter().any(|r| r["name"] == "pods/log")), "{core}");
+}
