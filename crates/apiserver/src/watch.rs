@@ -123,8 +123,18 @@ pub async fn serve(
                         return;
                     }
                 }
-                let stream = pump(w, &render, &filters, &tx, bookmarks, &kind, &api_version);
-                let _ = tokio::time::timeout(timeout, stream).await;
+                let deadline = tokio::time::Instant::now() + timeout;
+                pump(
+                    w,
+                    &render,
+                    &filters,
+                    &tx,
+                    bookmarks,
+                    &kind,
+                    &api_version,
+                    deadline,
+                )
+                .await;
             });
         }
     }
@@ -143,7 +153,17 @@ pub async fn serve(
     Ok(resp)
 }
 
-/// Forward store events until the client goes away or the watcher expires.
+fn bookmark_line(kind: &str, api_version: &str, rev: i64) -> Vec<u8> {
+    let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": rev.to_string()}}});
+    let mut line = serde_json::to_vec(&bm).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// Forward store events until the client goes away, the watcher expires or
+/// the deadline passes. With bookmarks allowed, one is sent periodically and
+/// one right before the deadline, so the client resumes from a fresh revision.
+#[allow(clippy::too_many_arguments)]
 async fn pump(
     mut w: Watcher,
     render: &Render,
@@ -152,6 +172,7 @@ async fn pump(
     bookmarks: bool,
     kind: &str,
     api_version: &str,
+    deadline: tokio::time::Instant,
 ) {
     let mut tick = tokio::time::interval(BOOKMARK_EVERY);
     tick.tick().await;
@@ -159,11 +180,14 @@ async fn pump(
         let batch = tokio::select! {
             b = w.next() => b,
             _ = tick.tick(), if bookmarks => {
-                let bm = json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": w.revision().to_string()}}});
-                let mut line = serde_json::to_vec(&bm).unwrap_or_default();
-                line.push(b'\n');
-                if tx.send(line).await.is_err() { return; }
+                if tx.send(bookmark_line(kind, api_version, w.revision())).await.is_err() { return; }
                 continue;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                if bookmarks {
+                    let _ = tx.send(bookmark_line(kind, api_version, w.revision())).await;
+                }
+                return;
             }
             _ = tx.closed() => return,
         };

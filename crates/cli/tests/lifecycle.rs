@@ -173,6 +173,22 @@ fn deletecollection_and_watch_semantics_over_http() {
         })
         .collect();
     assert_eq!(types, ["ADDED:dc2", "DELETED:dc2"], "{text}");
+
+    // With bookmarks allowed, the stream ends with a BOOKMARK at the current revision.
+    let out = ep
+        .curl(true, &[], &format!("/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1"))
+        .expect("bookmark watch");
+    let last: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("an event");
+    assert_eq!(last["type"], "BOOKMARK", "{last}");
+    let bm_rv: i64 = last["object"]["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("rv");
+    assert!(bm_rv > rv.parse::<i64>().unwrap_or(0));
 }
 
 #[test]
@@ -184,7 +200,12 @@ fn generate_name_and_legacy_discovery() {
     );
     let name = out.trim().trim_start_matches("configmap/");
     assert!(name.starts_with("gen-") && name.len() == 9, "{out}");
-    assert!(name[4..].chars().all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)), "{name}");
+    assert!(
+        name[4..]
+            .chars()
+            .all(|c| "bcdfghjklmnpqrstvwxz2456789".contains(c)),
+        "{name}"
+    );
 
     // Legacy discovery documents, for clients that do not ask for aggregated ones.
     let ep = s.endpoint().expect("endpoint");
@@ -194,10 +215,28 @@ fn generate_name_and_legacy_discovery() {
     };
     assert_eq!(get("/api")["versions"], serde_json::json!(["v1"]));
     let groups = get("/apis");
-    assert!(groups["groups"].as_array().is_some_and(|g| g.iter().any(|g| g["name"] == "apps")), "{groups}");
+    assert!(
+        groups["groups"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g["name"] == "apps")),
+        "{groups}"
+    );
     let apps = get("/apis/apps/v1");
-    let names: Vec<&str> = apps["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
-    assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"), "{names:?}");
+    let names: Vec<&str> = apps["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"deployments") && names.contains(&"deployments/scale"),
+        "{names:?}"
+    );
     let core = get("/api/v1");
-    assert!(core["resources"].as_array().is_some_and(|r| r.iter().any(|r| r["name"] == "pods/log")), "{core}");
+    assert!(
+        core["resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["name"] == "pods/log")),
+        "{core}"
+    );
 }
