@@ -995,7 +995,17 @@ where
         }
 
         // Finalizers removed from an object being deleted: it goes away now.
-        let deleting = meta_str(&next, "deletionTimestamp").is_some();
+        // A bound pod terminating gracefully stays until its node agent
+        // confirms with a zero-grace delete, whatever status writes happen
+        // meanwhile.
+        let graceful_pod = res.group.is_empty()
+            && res.kind == "Pod"
+            && next
+                .pointer("/metadata/deletionGracePeriodSeconds")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                > 0;
+        let deleting = meta_str(&next, "deletionTimestamp").is_some() && !graceful_pod;
         let no_finalizers = objects::meta(&next)
             .and_then(|m| m.get("finalizers"))
             .and_then(Value::as_array)

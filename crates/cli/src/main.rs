@@ -71,6 +71,13 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from(".slipway")
 }
 
+async fn kube_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await?;
+    Ok(kube::Client::try_from(cfg)?)
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -128,12 +135,23 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     );
     println!("export KUBECONFIG={}", running.kubeconfig.display());
 
+    // Every component below talks to the API server through kube-rs, exactly
+    // as it would to a real cluster.
+    let client = kube_client(&running.kubeconfig).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let controllers = tokio::spawn(controllers::run(client.clone(), stopped(stop_rx.clone())));
+
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
     tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = controllers.await;
     running.shutdown().await;
     Ok(())
 }

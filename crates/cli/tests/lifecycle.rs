@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use test_support::Slipway;
+use test_support::{wait_for, Slipway};
 
 fn server() -> Slipway {
     Slipway::start(std::path::Path::new(env!("CARGO_BIN_EXE_slipway"))).expect("start slipway")
@@ -41,31 +41,67 @@ fn finalizers_hold_deletion_until_removed() {
     assert!(err.contains("NotFound"), "{err}");
 }
 
+const RS: &str = r#"apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: NAME
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: NAME
+  template:
+    metadata:
+      labels:
+        app: NAME
+    spec:
+      containers:
+      - name: c
+        image: slipway/demo:v1
+"#;
+
+fn pods_of(s: &Slipway, app: &str) -> Vec<serde_json::Value> {
+    s.get_json(&["pods", "-l", &format!("app={app}")])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
-fn propagation_policy_is_recorded_as_finalizer() {
+fn cascading_deletes_through_the_garbage_collector() {
     let s = server();
-    s.ok(&["create", "deployment", "fg", "--image=slipway/demo:v1"]);
-    s.ok(&["create", "deployment", "or", "--image=slipway/demo:v1"]);
+    for name in ["bg", "fg", "or"] {
+        s.ok_stdin(&["apply", "-f", "-"], &RS.replace("NAME", name));
+        wait_for(&format!("{name} pods"), Duration::from_secs(30), || {
+            (pods_of(&s, name).len() == 2).then_some(())
+        });
+    }
+    // Orphan: the ReplicaSet goes, its pods stay without an owner.
+    s.ok(&["delete", "rs", "or", "--cascade=orphan"]);
+    assert!(s.fails(&["get", "rs", "or"]).contains("NotFound"));
+    let orphans = pods_of(&s, "or");
+    assert_eq!(orphans.len(), 2);
+    assert!(
+        orphans.iter().all(|p| p["metadata"]["ownerReferences"]
+            .as_array()
+            .is_none_or(|o| o.is_empty())),
+        "{orphans:?}"
+    );
+    // Foreground: pods go first, then the ReplicaSet; kubectl waits for it.
     s.ok(&[
         "delete",
-        "deploy",
+        "rs",
         "fg",
         "--cascade=foreground",
-        "--wait=false",
+        "--timeout=30s",
     ]);
-    s.ok(&["delete", "deploy", "or", "--cascade=orphan", "--wait=false"]);
-    let fg = s.get_json(&["deploy", "fg"]);
-    assert_eq!(
-        fg["metadata"]["finalizers"],
-        serde_json::json!(["foregroundDeletion"])
-    );
-    assert!(fg["metadata"]["deletionTimestamp"].is_string());
-    let or = s.get_json(&["deploy", "or"]);
-    assert_eq!(or["metadata"]["finalizers"], serde_json::json!(["orphan"]));
-    // Background (the default) with no finalizers removes at once.
-    s.ok(&["create", "deployment", "bg", "--image=slipway/demo:v1"]);
-    s.ok(&["delete", "deploy", "bg"]);
-    assert!(s.fails(&["get", "deploy", "bg"]).contains("NotFound"));
+    assert!(s.fails(&["get", "rs", "fg"]).contains("NotFound"));
+    assert!(pods_of(&s, "fg").is_empty());
+    // Background (default): the ReplicaSet goes at once, the collector removes the pods.
+    s.ok(&["delete", "rs", "bg"]);
+    wait_for("bg pods collected", Duration::from_secs(30), || {
+        pods_of(&s, "bg").is_empty().then_some(())
+    });
 }
 
 #[test]

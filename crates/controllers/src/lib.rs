@@ -1,0 +1,75 @@
+//! Kubernetes controllers for slipway, on kube-rs. They talk to the API
+//! server only through the Kubernetes API, so they run unchanged against any
+//! cluster.
+//!
+//! Public entry point:
+//!
+//! ```text
+//! /// Run every controller until `shutdown` resolves.
+//! pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send + 'static);
+//! ```
+//!
+//! * [`replicaset`]: keeps `spec.replicas` active pods per ReplicaSet (adopt,
+//!   release, slow-start creation, upstream deletion preference, status,
+//!   `SuccessfulCreate`/`SuccessfulDelete`/`FailedCreate` events).
+//! * [`gc`]: the garbage collector over every served resource, with
+//!   Background, Foreground and Orphan propagation.
+//!
+//! Errors inside one controller are logged and retried; a controller whose
+//! loop ends (e.g. discovery failed at start-up) is restarted after a pause.
+
+pub mod events;
+pub mod gc;
+pub mod replicaset;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Pause before restarting a controller whose loop ended.
+const RESTART_DELAY: Duration = Duration::from_secs(2);
+
+/// Run every controller until `shutdown` resolves. Errors inside one
+/// controller are logged and retried, never fatal.
+pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let rs = supervise("replicaset", || {
+        let c = client.clone();
+        async move {
+            replicaset::run(c).await;
+            Ok::<(), gc::Error>(())
+        }
+    });
+    let gc = supervise("garbage-collector", || gc::run(client.clone()));
+    tokio::select! {
+        _ = shutdown => {}
+        _ = async { tokio::join!(rs, gc) } => {}
+    }
+}
+
+/// Run `start()` again whenever it returns, logging why.
+async fn supervise<F, Fut, E>(name: &'static str, start: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    loop {
+        match start().await {
+            Ok(()) => tracing::warn!(controller = name, "controller stopped; restarting"),
+            Err(e) => {
+                tracing::warn!(controller = name, error = %e, "controller failed; restarting")
+            }
+        }
+        tokio::time::sleep(RESTART_DELAY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `run` must be spawnable on a multi-threaded runtime.
+    #[allow(dead_code)]
+    fn run_is_send(client: kube::Client) {
+        fn assert_send<T: Send>(_: &T) {}
+        let f = super::run(client, std::future::pending());
+        assert_send(&f);
+    }
+}
