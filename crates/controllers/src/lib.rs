@@ -14,10 +14,13 @@
 //!   `SuccessfulCreate`/`SuccessfulDelete`/`FailedCreate` events).
 //! * [`gc`]: the garbage collector over every served resource, with
 //!   Background, Foreground and Orphan propagation.
+//! * [`endpointslice`]: EndpointSlices and core/v1 Endpoints for every
+//!   Service with a selector.
 //!
 //! Errors inside one controller are logged and retried; a controller whose
 //! loop ends (e.g. discovery failed at start-up) is restarted after a pause.
 
+pub mod endpointslice;
 pub mod events;
 pub mod gc;
 pub mod replicaset;
@@ -39,9 +42,16 @@ pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send
         }
     });
     let gc = supervise("garbage-collector", || gc::run(client.clone()));
+    let eps = supervise("endpointslice", || {
+        let c = client.clone();
+        async move {
+            endpointslice::run(c, std::future::pending::<()>()).await;
+            Ok::<(), gc::Error>(())
+        }
+    });
     tokio::select! {
         _ = shutdown => {}
-        _ = async { tokio::join!(rs, gc) } => {}
+        _ = async { tokio::join!(rs, gc, eps) } => {}
     }
 }
 
