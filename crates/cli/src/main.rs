@@ -56,6 +56,15 @@ struct UpArgs {
     /// Range NodePorts are allocated from.
     #[arg(long, default_value = "30000-32767")]
     node_port_range: String,
+    /// The image catalog (default: DATA_DIR/images.yaml).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// How pods get their network: `auto` (own network namespace when root, else own loopback address), `namespaces`, `loopback`.
+    #[arg(long, default_value = "auto")]
+    pod_network: String,
+    /// Name of this machine's Node (default: the hostname).
+    #[arg(long)]
+    node_name: Option<String>,
     /// Recent events kept in memory so watches can resume from a resourceVersion.
     #[arg(long, default_value_t = 20_000)]
     watch_history: usize,
@@ -120,6 +129,17 @@ fn main() -> anyhow::Result<()> {
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let images = args
+        .images
+        .clone()
+        .unwrap_or_else(|| data_dir.join("images.yaml"));
+    let node_name = args.node_name.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_ascii_lowercase())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "slipway".to_string())
+    });
     let mut cfg = apiserver::Config::new(data_dir.clone(), args.listen);
     cfg.service_cidr = args.service_cidr;
     cfg.node_port_range = args.node_port_range;
@@ -143,6 +163,25 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         let _ = rx.wait_for(|s| *s).await;
     };
     let controllers = tokio::spawn(controllers::run(client.clone(), stopped(stop_rx.clone())));
+    let mode = match args.pod_network.as_str() {
+        "auto" => node::NetworkMode::Auto,
+        "namespaces" => node::NetworkMode::Namespaces,
+        "loopback" => node::NetworkMode::Loopback,
+        other => anyhow::bail!("--pod-network must be auto, namespaces or loopback, not {other}"),
+    };
+    let node_cfg = node::NodeConfig {
+        node_name,
+        data_dir: data_dir.join("node"),
+        images_file: images,
+        demo_command: vec![
+            std::env::current_exe()?.to_string_lossy().into_owned(),
+            "demo-app".to_string(),
+        ],
+        token: running.state.token.clone(),
+    };
+    let node = node::start_with(client.clone(), node_cfg, mode)
+        .await
+        .context("starting the node agent")?;
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -150,6 +189,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         _ = term.recv() => {}
     }
     tracing::info!("shutting down");
+    // Pods stop before the controllers, so nothing replaces them meanwhile.
+    node.shutdown().await;
     let _ = stop_tx.send(true);
     let _ = controllers.await;
     running.shutdown().await;

@@ -96,7 +96,7 @@ async fn kill9_loses_no_acknowledged_write() {
 
         // With a short watch history, a revision older than it answers 410 Expired.
         s.stop();
-        s.extra_args = vec!["--watch-history".into(), "10".into()];
+        s.extra_args = vec!["--watch-history".into(), "60".into()];
         s.spawn().expect("restart with short history");
         let c = client(&s).await;
         let api: Api<ConfigMap> = Api::namespaced(c, "default");

@@ -96,14 +96,15 @@ impl Slipway {
         }
     }
 
-    /// SIGTERM, then SIGKILL if it does not stop within 10 s.
+    /// SIGTERM, then SIGKILL if it does not stop within 30 s (a clean stop
+    /// first stops every pod, each with its grace period).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
                 .arg(c.id().to_string())
                 .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 match c.try_wait() {
                     Ok(Some(_)) => return,

@@ -1,0 +1,1591 @@
+//! One pod's worker: sandbox, init containers, containers with probes,
+//! hooks, restarts and back-off, status, and termination.
+//!
+//! The worker owns the pod's [`PodState`]; container loops update it and
+//! poke `dirty`, and the status writer turns it into `/status` patches.
+//! Per container, `state.json` in its directory records the current run
+//! (pid, start time, container ID, how it ended), which is what lets a
+//! restarted agent adopt a running process or know how it ended.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+
+use crate::catalog::{self, ResolvedImage};
+use crate::env::{self, EnvInputs};
+use crate::events::Involved;
+use crate::expand::expand;
+use crate::logs::{Pump, RunFiles};
+use crate::net::Sandbox;
+use crate::probe;
+use crate::process::{self, Exit, Proc, ProcId, ProcSpec};
+use crate::status::{self, CState, CStatus, PodState, Term};
+use crate::Agent;
+
+/// Why a pod's processes stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopKind {
+    /// The pod has a deletionTimestamp: stop, then delete the object.
+    Delete,
+    /// The object is gone: stop and clean up.
+    Gone,
+    /// The agent is stopping: stop, keep the pod's records.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop {
+    pub kind: StopKind,
+    pub grace: Duration,
+}
+
+/// A pod's state, shared with the log server.
+pub struct PodShared {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    pub dir: PathBuf,
+    pub state: Mutex<PodState>,
+    pub dirty: Notify,
+}
+
+impl PodShared {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, PodState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn container_dir(&self, name: &str) -> PathBuf {
+        self.dir.join("containers").join(name)
+    }
+}
+
+/// Kubelet container back-off: the first restart is immediate, then 10 s
+/// doubling to 5 min; a run longer than 10 min resets it.
+const BACKOFF_START: Duration = Duration::from_secs(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+const BACKOFF_RESET: Duration = Duration::from_secs(600);
+/// The least time a container gets to stop after a forced removal.
+const MIN_GRACE: Duration = Duration::from_secs(2);
+/// Status patches within this window are coalesced.
+const STATUS_COALESCE: Duration = Duration::from_millis(30);
+
+struct Backoff {
+    next: Option<Duration>,
+}
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff { next: None }
+    }
+    /// The wait before the next restart, given how long the last run lasted.
+    fn delay(&mut self, ran: Duration) -> Duration {
+        if ran >= BACKOFF_RESET {
+            self.next = None;
+        }
+        match self.next {
+            None => {
+                self.next = Some(BACKOFF_START);
+                Duration::ZERO
+            }
+            Some(d) => {
+                self.next = Some((d * 2).min(BACKOFF_MAX));
+                d
+            }
+        }
+    }
+}
+
+/// What `state.json` holds for a container's current run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunRecord {
+    run: u32,
+    restart_count: i32,
+    container_id: String,
+    image_id: String,
+    proc: ProcId,
+    started_at: Time,
+    exit: Option<ExitRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ExitRecord {
+    exit_code: i32,
+    signal: Option<i32>,
+    reason: String,
+    finished_at: Time,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PodRecord {
+    pub namespace: String,
+    pub name: String,
+    pub initialized: bool,
+}
+
+/// How a container's loop ended.
+enum LoopEnd {
+    Stopped(Stop),
+    /// No more restarts: the last run ended with this exit code.
+    Done(i32),
+}
+
+/// How one run ended.
+enum RunEnd {
+    Exited(Term),
+    Stopped(Stop),
+    /// Killed because its spec (image) changed: restart at once.
+    Replaced(Term),
+}
+
+pub struct Worker {
+    pub agent: Arc<Agent>,
+    pub shared: Arc<PodShared>,
+    pub pod: watch::Receiver<Arc<Pod>>,
+    pub stop: watch::Receiver<Option<Stop>>,
+}
+
+impl Worker {
+    fn current(&self) -> Arc<Pod> {
+        self.pod.borrow().clone()
+    }
+
+    fn involved(&self) -> Involved {
+        Involved::pod(&self.current())
+    }
+
+    fn field_path(init: bool, name: &str) -> String {
+        if init {
+            format!("spec.initContainers{{{name}}}")
+        } else {
+            format!("spec.containers{{{name}}}")
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut PodState)) {
+        f(&mut self.shared.lock());
+        self.shared.dirty.notify_one();
+    }
+
+    fn update_container(&self, init: bool, idx: usize, f: impl FnOnce(&mut CStatus)) {
+        self.update(|st| {
+            if let Some(c) = st.container_mut(init, idx) {
+                f(c);
+            }
+        });
+    }
+
+    /// Run the pod until it is stopped; then clean up as the stop requires.
+    pub async fn run(mut self) {
+        let pod = self.current();
+        let spec = pod.spec.clone().unwrap_or_default();
+        let record = self.load_pod_record();
+        {
+            let mut st = self.shared.lock();
+            st.init = spec
+                .init_containers
+                .iter()
+                .flatten()
+                .map(|c| CStatus::new(&c.name, c.image.as_deref().unwrap_or("")))
+                .collect();
+            st.main = spec
+                .containers
+                .iter()
+                .map(|c| CStatus::new(&c.name, c.image.as_deref().unwrap_or("")))
+                .collect();
+            st.start_time = Some(
+                pod.status
+                    .as_ref()
+                    .and_then(|s| s.start_time.as_ref())
+                    .map(|t| t.0)
+                    .unwrap_or_else(Timestamp::now),
+            );
+            st.initialized = st.init.is_empty() || record.initialized;
+            // Transition times continue from what the API has.
+            for c in pod
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+            {
+                let key = match c.type_.as_str() {
+                    "PodReadyToStartContainers" => "PodReadyToStartContainers",
+                    "Initialized" => "Initialized",
+                    "Ready" => "Ready",
+                    "ContainersReady" => "ContainersReady",
+                    _ => continue,
+                };
+                if let Some(t) = &c.last_transition_time {
+                    st.transitions.insert(key, (c.status == "True", t.0));
+                }
+            }
+        }
+        self.save_pod_record(record.initialized);
+        self.restore_from_records(&spec);
+
+        let phase = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_default();
+        let stop = if phase == "Succeeded" || phase == "Failed" {
+            // Finished before: nothing runs again. Leftovers of a crashed agent go.
+            self.kill_leftovers().await;
+            wait_stop(&mut self.stop).await
+        } else {
+            let writer = self.status_writer();
+            let body = self.body();
+            tokio::select! {
+                s = body => s,
+                _ = writer => unreachable_stop(),
+            }
+        };
+        self.finish(stop).await;
+    }
+
+    /// What earlier runs recorded: counts, IDs, logs, and how finished runs
+    /// ended (so a restarted agent reports completed containers truthfully).
+    fn restore_from_records(&self, spec: &k8s_openapi::api::core::v1::PodSpec) {
+        let names = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .map(|c| (true, c.name.clone()))
+            .enumerate()
+            .chain(
+                spec.containers
+                    .iter()
+                    .map(|c| (false, c.name.clone()))
+                    .enumerate(),
+            );
+        for (idx, (init, name)) in names {
+            let dir = self.shared.container_dir(&name);
+            let Some(rec) = load_run_record(&dir) else {
+                continue;
+            };
+            let prev_exists = rec.run > 0 && RunFiles::new(&dir, rec.run - 1).log().exists();
+            let finished = rec.exit.as_ref().map(|_| record_term(&rec));
+            self.update_container(init, idx, |cs| {
+                cs.restart_count = rec.restart_count;
+                cs.image_id = rec.image_id.clone();
+                cs.container_id = Some(rec.container_id.clone());
+                cs.log_run = Some(rec.run);
+                cs.prev_run = prev_exists.then(|| rec.run - 1);
+                if let Some(t) = finished {
+                    cs.ready = init && t.exit_code == 0;
+                    cs.state = CState::Terminated(t);
+                }
+            });
+        }
+    }
+
+    async fn body(&self) -> Stop {
+        let mut stop_rx = self.stop.clone();
+        let host_network = self
+            .current()
+            .spec
+            .as_ref()
+            .and_then(|s| s.host_network)
+            .unwrap_or(false);
+        let sandbox = loop {
+            if host_network {
+                break Sandbox {
+                    ip: self.agent.host_ip,
+                    command_prefix: Vec::new(),
+                };
+            }
+            let (net, uid) = (self.agent.net.clone(), self.shared.uid.clone());
+            let setup = tokio::task::spawn_blocking(move || net.setup(&uid))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(crate::net::NetError::Ip {
+                        args: "setup".into(),
+                        msg: e.to_string(),
+                    })
+                });
+            match setup {
+                Ok(s) => break s,
+                Err(e) => {
+                    tracing::warn!(pod = %self.shared.name, error = %e, "pod sandbox");
+                    self.agent
+                        .kubelet_events
+                        .warning(&self.involved(), "FailedCreatePodSandBox", e.to_string())
+                        .await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        s = wait_stop(&mut stop_rx) => return s,
+                    }
+                }
+            }
+        };
+        self.update(|st| {
+            st.pod_ip = Some(sandbox.ip.to_string());
+            st.sandbox_ready = true;
+        });
+
+        let spec = self.current().spec.clone().unwrap_or_default();
+        let policy = spec
+            .restart_policy
+            .clone()
+            .unwrap_or_else(|| "Always".into());
+        if !self.shared.lock().initialized {
+            for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+                // Init containers restart unless the pod never restarts.
+                let init_policy = if policy == "Never" {
+                    "Never"
+                } else {
+                    "OnFailure"
+                };
+                match self.container_loop(true, i, c, &sandbox, init_policy).await {
+                    LoopEnd::Stopped(s) => return s,
+                    LoopEnd::Done(0) => {}
+                    LoopEnd::Done(_) => {
+                        self.update(|st| st.init_failed = true);
+                        return wait_stop(&mut stop_rx).await;
+                    }
+                }
+            }
+            self.update(|st| st.initialized = true);
+            self.save_pod_record(true);
+        }
+
+        let loops = spec
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.container_loop(false, i, c, &sandbox, &policy));
+        let ends = futures_util::future::join_all(loops).await;
+        for e in ends {
+            if let LoopEnd::Stopped(s) = e {
+                return s;
+            }
+        }
+        // Every container finished for good: the pod is terminal.
+        wait_stop(&mut stop_rx).await
+    }
+
+    /// After the processes stopped.
+    async fn finish(&self, stop: Stop) {
+        let api: Api<Pod> = Api::namespaced(self.agent.client.clone(), &self.shared.namespace);
+        match stop.kind {
+            StopKind::Shutdown => {
+                self.write_status(None, true).await;
+            }
+            StopKind::Delete => {
+                self.write_status(None, true).await;
+                let dp = DeleteParams {
+                    grace_period_seconds: Some(0),
+                    preconditions: Some(Preconditions {
+                        uid: Some(self.shared.uid.clone()),
+                        resource_version: None,
+                    }),
+                    ..Default::default()
+                };
+                match api.delete(&self.shared.name, &dp).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+                    Err(e) => {
+                        tracing::warn!(pod = %self.shared.name, error = %e, "deleting pod failed")
+                    }
+                }
+                self.cleanup().await;
+            }
+            StopKind::Gone => self.cleanup().await,
+        }
+    }
+
+    async fn cleanup(&self) {
+        let (net, uid) = (self.agent.net.clone(), self.shared.uid.clone());
+        let _ = tokio::task::spawn_blocking(move || net.teardown(&uid)).await;
+        let _ = std::fs::remove_dir_all(&self.shared.dir);
+    }
+
+    /// A container's whole life: runs, restarts per policy with back-off.
+    async fn container_loop(
+        &self,
+        init: bool,
+        idx: usize,
+        c: &Container,
+        sandbox: &Sandbox,
+        policy: &str,
+    ) -> LoopEnd {
+        let mut stop_rx = self.stop.clone();
+        let dir = self.shared.container_dir(&c.name);
+        let _ = std::fs::create_dir_all(&dir);
+        let mut backoff = Backoff::new();
+        let mut next_run: u32 = 0;
+        let mut adopt: Option<(Proc, RunRecord)> = None;
+
+        // What a previous agent left: a live process to adopt, or how the last run ended.
+        if let Some(rec) = load_run_record(&dir) {
+            let prev_exists = rec.run > 0 && RunFiles::new(&dir, rec.run - 1).log().exists();
+            self.update_container(init, idx, |cs| {
+                cs.restart_count = rec.restart_count;
+                cs.image_id = rec.image_id.clone();
+                cs.container_id = Some(rec.container_id.clone());
+                cs.log_run = Some(rec.run);
+                cs.prev_run = prev_exists.then(|| rec.run - 1);
+            });
+            next_run = rec.run + 1;
+            let live = if rec.exit.is_none() {
+                Proc::adopt(rec.proc)
+            } else {
+                None
+            };
+            match live {
+                Some(p) => adopt = Some((p, rec)),
+                None => {
+                    let term = record_term(&rec);
+                    let code = term.exit_code;
+                    let ran = run_duration(&term);
+                    save_run_record(&dir, &with_exit(&rec, &term));
+                    if !restarts(policy, code) {
+                        self.update_container(init, idx, |cs| {
+                            cs.state = CState::Terminated(term.clone());
+                            cs.ready = init && code == 0;
+                        });
+                        return LoopEnd::Done(code);
+                    }
+                    // The next run is a restart of the one that ended.
+                    self.update_container(init, idx, |cs| {
+                        cs.last = Some(term.clone());
+                        cs.restart_count += 1;
+                    });
+                    let _ = backoff.delay(ran);
+                }
+            }
+        }
+
+        loop {
+            if let Some(s) = *stop_rx.borrow() {
+                return LoopEnd::Stopped(s);
+            }
+            // The image is the one container field a pod update may change.
+            let current = self.container_spec(init, idx).unwrap_or_else(|| c.clone());
+            let c = &current;
+            self.update_container(init, idx, |cs| {
+                cs.image = c.image.clone().unwrap_or_default();
+            });
+            let end = match adopt.take() {
+                Some((p, rec)) => {
+                    tracing::info!(pod = %self.shared.name, container = %c.name, pid = p.id.pid, "adopted running container");
+                    let files = RunFiles::new(&dir, rec.run);
+                    let target = self.adopted_target(c, sandbox).await;
+                    // Keep what the API said about it, so a restart of the
+                    // agent does not flap the pod's readiness.
+                    let (ready, started) = observed_readiness(&self.current(), init, &c.name);
+                    self.update_container(init, idx, |cs| {
+                        cs.state = CState::Running {
+                            started_at: rec.started_at.0,
+                        };
+                        cs.started = started;
+                        cs.ready = ready;
+                    });
+                    self.supervise(init, idx, c, sandbox, p, rec, files, target, false)
+                        .await
+                }
+                None => match self
+                    .start_run(init, idx, c, sandbox, next_run, &mut stop_rx)
+                    .await
+                {
+                    Err(s) => RunEnd::Stopped(s),
+                    Ok(Err(term)) => RunEnd::Exited(term),
+                    Ok(Ok((p, rec, files, target))) => {
+                        next_run = rec.run + 1;
+                        self.supervise(init, idx, c, sandbox, p, rec, files, target, true)
+                            .await
+                    }
+                },
+            };
+            let term = match end {
+                RunEnd::Stopped(s) => return LoopEnd::Stopped(s),
+                RunEnd::Exited(t) => t,
+                RunEnd::Replaced(t) => {
+                    self.update_container(init, idx, |cs| {
+                        cs.last = Some(t.clone());
+                        cs.restart_count += 1;
+                    });
+                    continue;
+                }
+            };
+            let code = term.exit_code;
+            if !restarts(policy, code) {
+                return LoopEnd::Done(code);
+            }
+            let delay = backoff.delay(run_duration(&term));
+            if !delay.is_zero() {
+                let pod = self.current();
+                let msg = format!(
+                    "back-off {} restarting failed container={} pod={}_{}({})",
+                    human(delay),
+                    c.name,
+                    self.shared.name,
+                    self.shared.namespace,
+                    self.shared.uid
+                );
+                self.update_container(init, idx, |cs| {
+                    cs.last = Some(term.clone());
+                    cs.state = CState::Waiting {
+                        reason: "CrashLoopBackOff".into(),
+                        message: Some(msg),
+                    };
+                });
+                self.agent
+                    .kubelet_events
+                    .warning(
+                        &Involved::pod(&pod).container(Self::field_path(init, &c.name)),
+                        "BackOff",
+                        format!(
+                            "Back-off restarting failed container {} in pod {}",
+                            c.name,
+                            pod_ref(&pod)
+                        ),
+                    )
+                    .await;
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    s = wait_stop(&mut stop_rx) => return LoopEnd::Stopped(s),
+                }
+            } else {
+                self.update_container(init, idx, |cs| cs.last = Some(term.clone()));
+            }
+            self.update_container(init, idx, |cs| cs.restart_count += 1);
+        }
+    }
+
+    /// Pull (resolve), configure and start one run. `Err(stop)` when stopped
+    /// first; `Ok(Err(term))` when the process could not start.
+    #[allow(clippy::type_complexity)]
+    async fn start_run(
+        &self,
+        init: bool,
+        idx: usize,
+        c: &Container,
+        sandbox: &Sandbox,
+        run: u32,
+        stop_rx: &mut watch::Receiver<Option<Stop>>,
+    ) -> Result<Result<(Proc, RunRecord, RunFiles, probe::Target), Term>, Stop> {
+        let pod = self.current();
+        let who = Involved::pod(&pod).container(Self::field_path(init, &c.name));
+        let events = &self.agent.kubelet_events;
+        let image = c.image.clone().unwrap_or_default();
+
+        let resolved = self.pull(init, idx, c, &who, stop_rx).await?;
+        let pull_policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
+        if pull_policy == "Always" {
+            events
+                .normal(&who, "Pulling", format!("Pulling image {image:?}"))
+                .await;
+            events
+                .normal(
+                    &who,
+                    "Pulled",
+                    format!("Successfully pulled image {image:?} in 0s (0s including waiting). Image size: 0 bytes."),
+                )
+                .await;
+        } else {
+            events
+                .normal(
+                    &who,
+                    "Pulled",
+                    format!("Container image {image:?} already present on machine"),
+                )
+                .await;
+        }
+
+        let env = self
+            .configure(init, idx, c, sandbox, &resolved, &who, stop_rx)
+            .await?;
+        let lookup: BTreeMap<&str, &str> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let ex = |s: &String| expand(s, |n| lookup.get(n).map(|v| v.to_string()));
+        let (command, args): (Vec<String>, Vec<String>) = match &c.command {
+            Some(cmd) if !cmd.is_empty() => (
+                cmd.iter().map(ex).collect(),
+                c.args.iter().flatten().map(ex).collect(),
+            ),
+            _ => {
+                let args = match &c.args {
+                    Some(a) if !a.is_empty() => a.iter().map(ex).collect(),
+                    _ => resolved.cmd.iter().map(ex).collect(),
+                };
+                (resolved.entrypoint.iter().map(ex).collect(), args)
+            }
+        };
+        let mut argv: Vec<String> = sandbox.command_prefix.clone();
+        argv.extend(command);
+        argv.extend(args);
+        let cwd = self.working_dir(c, &resolved);
+
+        let dir = self.shared.container_dir(&c.name);
+        let files = RunFiles::new(&dir, run);
+        // Only the current and the previous run's logs are kept.
+        RunFiles::prune_before(&dir, run.saturating_sub(1));
+        let spec = ProcSpec {
+            argv: argv.clone(),
+            env: env.clone(),
+            cwd: cwd.clone(),
+            stdout: files.stdout(),
+            stderr: files.stderr(),
+        };
+        let container_id = new_container_id(&self.shared.uid, &c.name, run);
+        let started_at = Timestamp::now();
+        events
+            .normal(&who, "Created", format!("Created container: {}", c.name))
+            .await;
+        let has_prev = run > 0 && RunFiles::new(&dir, run - 1).log().exists();
+        let p = match (argv.is_empty(), process::spawn(&spec)) {
+            (true, _) => Err("no command specified".to_string()),
+            (false, Ok(p)) => Ok(p),
+            (false, Err(e)) => Err(e.to_string()),
+        };
+        let p = match p {
+            Ok(p) => p,
+            Err(msg) => {
+                events
+                    .warning(
+                        &who,
+                        "Failed",
+                        format!("Error: failed to start container {:?}: {msg}", c.name),
+                    )
+                    .await;
+                let term = Term {
+                    exit_code: 128,
+                    signal: None,
+                    reason: "StartError".into(),
+                    message: Some(msg),
+                    started_at: None,
+                    finished_at: Timestamp::now(),
+                    container_id: Some(container_id.clone()),
+                };
+                self.update_container(init, idx, |cs| {
+                    cs.state = CState::Terminated(term.clone());
+                    cs.container_id = Some(container_id.clone());
+                });
+                return Ok(Err(term));
+            }
+        };
+        let rec = RunRecord {
+            run,
+            restart_count: self
+                .shared
+                .lock()
+                .container_mut(init, idx)
+                .map(|cs| cs.restart_count)
+                .unwrap_or(0),
+            container_id: container_id.clone(),
+            image_id: resolved.image_id.clone(),
+            proc: p.id,
+            started_at: Time(started_at),
+            exit: None,
+        };
+        save_run_record(&dir, &rec);
+        self.update_container(init, idx, |cs| {
+            cs.state = CState::Running { started_at };
+            cs.container_id = Some(container_id.clone());
+            cs.image_id = resolved.image_id.clone();
+            cs.started = false;
+            cs.ready = false;
+            if cs.log_run.is_some() || has_prev {
+                cs.prev_run = cs.log_run.or(has_prev.then(|| run - 1));
+            }
+            cs.log_run = Some(run);
+        });
+        events
+            .normal(&who, "Started", format!("Started container {}", c.name))
+            .await;
+        let target = probe::Target {
+            pod_ip: std::net::IpAddr::V4(sandbox.ip),
+            env,
+            cwd,
+            command_prefix: sandbox.command_prefix.clone(),
+        };
+        Ok(Ok((p, rec, files, target)))
+    }
+
+    /// Resolve the image, with ErrImagePull / ImagePullBackOff while it cannot be.
+    async fn pull(
+        &self,
+        init: bool,
+        idx: usize,
+        c: &Container,
+        who: &Involved,
+        stop_rx: &mut watch::Receiver<Option<Stop>>,
+    ) -> Result<ResolvedImage, Stop> {
+        let image = c.image.clone().unwrap_or_default();
+        let has_command = c.command.as_ref().is_some_and(|v| !v.is_empty());
+        let mut wait = BACKOFF_START;
+        loop {
+            let cfg = &self.agent.cfg;
+            match catalog::resolve(&cfg.images_file, &cfg.demo_command, &image) {
+                Ok(r) => return Ok(r),
+                Err(catalog::CatalogError::NotFound { .. }) if has_command => {
+                    return Ok(catalog::command_only(&image))
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.update_container(init, idx, |cs| {
+                        cs.state = CState::Waiting {
+                            reason: "ErrImagePull".into(),
+                            message: Some(msg.clone()),
+                        };
+                    });
+                    let events = &self.agent.kubelet_events;
+                    events
+                        .warning(
+                            who,
+                            "Failed",
+                            format!("Failed to pull image {image:?}: {msg}"),
+                        )
+                        .await;
+                    events
+                        .warning(who, "Failed", "Error: ErrImagePull".into())
+                        .await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        s = wait_stop(stop_rx) => return Err(s),
+                    }
+                    self.update_container(init, idx, |cs| {
+                        cs.state = CState::Waiting {
+                            reason: "ImagePullBackOff".into(),
+                            message: Some(format!(
+                                "Back-off pulling image {image:?}: ErrImagePull: {msg}"
+                            )),
+                        };
+                    });
+                    events
+                        .normal(who, "BackOff", format!("Back-off pulling image {image:?}"))
+                        .await;
+                    events
+                        .warning(who, "Failed", "Error: ImagePullBackOff".into())
+                        .await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        s = wait_stop(stop_rx) => return Err(s),
+                    }
+                    wait = (wait * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    /// The container's environment; `CreateContainerConfigError` while a
+    /// referenced ConfigMap or Secret is missing.
+    #[allow(clippy::too_many_arguments)]
+    async fn configure(
+        &self,
+        init: bool,
+        idx: usize,
+        c: &Container,
+        sandbox: &Sandbox,
+        resolved: &ResolvedImage,
+        who: &Involved,
+        stop_rx: &mut watch::Receiver<Option<Stop>>,
+    ) -> Result<Vec<(String, String)>, Stop> {
+        let mut wait = Duration::from_secs(1);
+        loop {
+            match self.resolve_env(c, sandbox, resolved).await {
+                Ok(env) => return Ok(env),
+                Err(msg) => {
+                    self.update_container(init, idx, |cs| {
+                        cs.state = CState::Waiting {
+                            reason: "CreateContainerConfigError".into(),
+                            message: Some(msg.clone()),
+                        };
+                    });
+                    self.agent
+                        .kubelet_events
+                        .warning(who, "Failed", format!("Error: {msg}"))
+                        .await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        s = wait_stop(stop_rx) => return Err(s),
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn resolve_env(
+        &self,
+        c: &Container,
+        sandbox: &Sandbox,
+        resolved: &ResolvedImage,
+    ) -> Result<Vec<(String, String)>, String> {
+        let pod = self.current();
+        let ns = &self.shared.namespace;
+        let client = &self.agent.client;
+        let (cm_names, secret_names) = env::referenced(c);
+        let mut cms = BTreeMap::new();
+        for n in cm_names {
+            match Api::<ConfigMap>::namespaced(client.clone(), ns)
+                .get_opt(&n)
+                .await
+            {
+                Ok(Some(cm)) => {
+                    cms.insert(n, cm);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("getting configmap {n:?}: {e}")),
+            }
+        }
+        let mut secrets = BTreeMap::new();
+        for n in secret_names {
+            match Api::<Secret>::namespaced(client.clone(), ns)
+                .get_opt(&n)
+                .await
+            {
+                Ok(Some(s)) => {
+                    secrets.insert(n, s);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("getting secret {n:?}: {e}")),
+            }
+        }
+        let mut services: Vec<Service> = Api::<Service>::namespaced(client.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        if ns != "default" {
+            if let Ok(Some(k)) = Api::<Service>::namespaced(client.clone(), "default")
+                .get_opt("kubernetes")
+                .await
+            {
+                services.push(k);
+            }
+        }
+        let pod_ip = sandbox.ip.to_string();
+        let host_ip = self.agent.host_ip.to_string();
+        let mut base: BTreeMap<String, String> = BTreeMap::new();
+        for k in ["PATH", "HOME", "LANG", "TZ"] {
+            if let Ok(v) = std::env::var(k) {
+                base.insert(k.to_string(), v);
+            }
+        }
+        base.entry("PATH".into()).or_insert_with(|| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
+        for (k, v) in &resolved.env {
+            base.insert(k.clone(), v.clone());
+        }
+        base.insert("HOSTNAME".into(), self.shared.name.clone());
+        base.insert("POD_IP".into(), pod_ip.clone());
+        if let Some(p) = c.ports.iter().flatten().next() {
+            base.insert("PORT".into(), p.container_port.to_string());
+        }
+        let base: Vec<(String, String)> = base.into_iter().collect();
+        let inputs = EnvInputs {
+            pod: &pod,
+            pod_ip: &pod_ip,
+            host_ip: &host_ip,
+            node: &self.agent.resources,
+            config_maps: &cms,
+            secrets: &secrets,
+            services: &services,
+        };
+        env::container_env(&inputs, c, &base).map_err(|e| e.to_string())
+    }
+
+    fn working_dir(&self, c: &Container, resolved: &ResolvedImage) -> PathBuf {
+        if let Some(w) = c.working_dir.as_deref().filter(|w| !w.is_empty()) {
+            return PathBuf::from(w);
+        }
+        if let Some(w) = resolved.working_dir.as_deref().filter(|w| !w.is_empty()) {
+            return PathBuf::from(w);
+        }
+        let root = self.shared.dir.join("root");
+        let _ = std::fs::create_dir_all(&root);
+        root
+    }
+
+    /// An adopted process's probe target: its env is rebuilt the same way.
+    async fn adopted_target(&self, c: &Container, sandbox: &Sandbox) -> probe::Target {
+        let cfg = &self.agent.cfg;
+        let image = c.image.clone().unwrap_or_default();
+        let resolved = catalog::resolve(&cfg.images_file, &cfg.demo_command, &image)
+            .unwrap_or_else(|_| catalog::command_only(&image));
+        let env = self
+            .resolve_env(c, sandbox, &resolved)
+            .await
+            .unwrap_or_default();
+        probe::Target {
+            pod_ip: std::net::IpAddr::V4(sandbox.ip),
+            env,
+            cwd: self.working_dir(c, &resolved),
+            command_prefix: sandbox.command_prefix.clone(),
+        }
+    }
+
+    /// Watch over a running process: logs, postStart, probes, and stopping
+    /// it when the pod stops or a probe says so.
+    #[allow(clippy::too_many_arguments)]
+    async fn supervise(
+        &self,
+        init: bool,
+        idx: usize,
+        c: &Container,
+        sandbox: &Sandbox,
+        mut p: Proc,
+        rec: RunRecord,
+        files: RunFiles,
+        target: probe::Target,
+        fresh: bool,
+    ) -> RunEnd {
+        let _ = sandbox;
+        let mut stop_rx = self.stop.clone();
+        let pod = self.current();
+        let who = Involved::pod(&pod).container(Self::field_path(init, &c.name));
+        let started_at = rec.started_at.0;
+        let age = Duration::from_secs(
+            (Timestamp::now().as_second() - started_at.as_second()).max(0) as u64,
+        );
+        let started_instant = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let pump = Arc::new(Mutex::new(Pump::open(files.clone())));
+        let pump_loop = {
+            let pump = pump.clone();
+            async move {
+                // Quick while the container talks, slower while it is quiet,
+                // so hundreds of idle pods cost little.
+                let mut idle = Duration::from_millis(50);
+                loop {
+                    let any = pump.lock().unwrap_or_else(|e| e.into_inner()).pump();
+                    idle = if any {
+                        Duration::from_millis(50)
+                    } else {
+                        (idle * 2).min(Duration::from_millis(400))
+                    };
+                    tokio::time::sleep(idle).await;
+                }
+            }
+        };
+
+        enum Why {
+            Exited(Exit),
+            Changed,
+            Probe(String, Duration),
+            HookFailed(String),
+            Stop(Stop),
+        }
+
+        let grace_default = pod_grace(&pod);
+        let watched = async {
+            if fresh {
+                if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+                    if let Err(f) = probe::hook(h, c, &target, grace_default.max(MIN_GRACE)).await {
+                        return Why::HookFailed(f.0);
+                    }
+                }
+            }
+            if init {
+                std::future::pending::<()>().await;
+            }
+            let (msg, grace) = self
+                .probe_loop(idx, c, &target, &who, started_instant)
+                .await;
+            Why::Probe(msg, grace.unwrap_or(grace_default))
+        };
+
+        let changed = async {
+            if init {
+                std::future::pending::<()>().await;
+            }
+            self.image_changed(idx, c.image.clone()).await;
+        };
+        let why = tokio::select! {
+            e = p.wait() => Why::Exited(e),
+            _ = changed => Why::Changed,
+            w = watched => w,
+            s = wait_stop(&mut stop_rx) => Why::Stop(s),
+            _ = pump_loop => Why::Exited(Exit::Unknown),
+        };
+        let events = &self.agent.kubelet_events;
+        let mut replaced = false;
+        let (exit, stopped) = match why {
+            Why::Exited(e) => (e, None),
+            Why::Changed => {
+                replaced = true;
+                events
+                    .normal(
+                        &who,
+                        "Killing",
+                        format!("Container {} definition changed, will be restarted", c.name),
+                    )
+                    .await;
+                (p.terminate(grace_default).await, None)
+            }
+            Why::Probe(msg, grace) => {
+                events.normal(&who, "Killing", msg).await;
+                (p.terminate(grace).await, None)
+            }
+            Why::HookFailed(msg) => {
+                events
+                    .warning(
+                        &who,
+                        "FailedPostStartHook",
+                        format!("PostStartHook failed: {msg}"),
+                    )
+                    .await;
+                events
+                    .normal(
+                        &who,
+                        "Killing",
+                        format!(
+                            "FailedPostStartHook: container {} will be restarted",
+                            c.name
+                        ),
+                    )
+                    .await;
+                (p.terminate(grace_default).await, None)
+            }
+            Why::Stop(s) => {
+                events
+                    .normal(&who, "Killing", format!("Stopping container {}", c.name))
+                    .await;
+                let deadline = Instant::now() + s.grace;
+                self.update_container(init, idx, |cs| cs.ready = false);
+                if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) {
+                    if p.try_exited().is_none() {
+                        if let Err(f) = probe::hook(h, c, &target, s.grace).await {
+                            events
+                                .warning(
+                                    &who,
+                                    "FailedPreStopHook",
+                                    format!("PreStopHook failed: {}", f.0),
+                                )
+                                .await;
+                        }
+                    }
+                }
+                // The kubelet grants a little time after preStop even when it used the grace up.
+                let left =
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .max(if s.grace.is_zero() {
+                            Duration::ZERO
+                        } else {
+                            MIN_GRACE.min(s.grace)
+                        });
+                (p.terminate(left).await, Some(s))
+            }
+        };
+        pump.lock().unwrap_or_else(|e| e.into_inner()).finish();
+        let finished_at = Timestamp::now();
+        let term = Term {
+            exit_code: exit.code(),
+            signal: match exit {
+                Exit::Signal(s) => Some(s),
+                _ => None,
+            },
+            reason: match exit {
+                Exit::Unknown => "ContainerStatusUnknown".into(),
+                Exit::Code(0) => "Completed".into(),
+                _ => "Error".into(),
+            },
+            message: matches!(exit, Exit::Unknown).then(|| {
+                "The container could not be located when the pod was terminated".to_string()
+            }),
+            started_at: Some(started_at),
+            finished_at,
+            container_id: Some(rec.container_id.clone()),
+        };
+        save_run_record(&self.shared.container_dir(&c.name), &with_exit(&rec, &term));
+        self.update_container(init, idx, |cs| {
+            cs.state = CState::Terminated(term.clone());
+            cs.ready = init && term.exit_code == 0;
+            cs.started = false;
+        });
+        match stopped {
+            Some(s) => RunEnd::Stopped(s),
+            None if replaced => RunEnd::Replaced(term),
+            None => RunEnd::Exited(term),
+        }
+    }
+
+    /// The container's spec as the pod has it now.
+    fn container_spec(&self, init: bool, idx: usize) -> Option<Container> {
+        let pod = self.current();
+        let spec = pod.spec.as_ref()?;
+        if init {
+            spec.init_containers.as_ref()?.get(idx).cloned()
+        } else {
+            spec.containers.get(idx).cloned()
+        }
+    }
+
+    /// Resolves once container `idx`'s image differs from `image`.
+    async fn image_changed(&self, idx: usize, image: Option<String>) {
+        let mut rx = self.pod.clone();
+        loop {
+            let now = rx
+                .borrow_and_update()
+                .spec
+                .as_ref()
+                .and_then(|s| s.containers.get(idx))
+                .map(|c| c.image.clone());
+            if now.is_some_and(|i| i != image) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Startup, then liveness and readiness probes. Returns when the
+    /// container must be restarted: the Killing message and the probe's
+    /// own grace period, if it sets one.
+    async fn probe_loop(
+        &self,
+        idx: usize,
+        c: &Container,
+        target: &probe::Target,
+        who: &Involved,
+        started: Instant,
+    ) -> (String, Option<Duration>) {
+        let events = &self.agent.kubelet_events;
+        let probe_grace = |p: &Probe| {
+            p.termination_grace_period_seconds
+                .map(|s| Duration::from_secs(s.max(0) as u64))
+        };
+        if let Some(sp) = &c.startup_probe {
+            let mut run = ProbeRun::new(sp, started);
+            loop {
+                run.tick().await;
+                match probe::check(sp, c, target).await {
+                    Ok(()) => {
+                        if run.success() {
+                            break;
+                        }
+                    }
+                    Err(f) => {
+                        events
+                            .warning(who, "Unhealthy", format!("Startup probe failed: {}", f.0))
+                            .await;
+                        if run.failure() {
+                            return (
+                                format!(
+                                    "Container {} failed startup probe, will be restarted",
+                                    c.name
+                                ),
+                                probe_grace(sp),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let has_readiness = c.readiness_probe.is_some();
+        self.update_container(false, idx, |cs| {
+            cs.started = true;
+            if !has_readiness {
+                cs.ready = true;
+            }
+        });
+        let liveness = async {
+            let Some(lp) = &c.liveness_probe else {
+                return std::future::pending().await;
+            };
+            let mut run = ProbeRun::new(lp, started);
+            loop {
+                run.tick().await;
+                match probe::check(lp, c, target).await {
+                    Ok(()) => {
+                        run.success();
+                    }
+                    Err(f) => {
+                        events
+                            .warning(who, "Unhealthy", format!("Liveness probe failed: {}", f.0))
+                            .await;
+                        if run.failure() {
+                            return (
+                                format!(
+                                    "Container {} failed liveness probe, will be restarted",
+                                    c.name
+                                ),
+                                probe_grace(lp),
+                            );
+                        }
+                    }
+                }
+            }
+        };
+        let readiness = async {
+            let Some(rp) = &c.readiness_probe else {
+                return std::future::pending::<()>().await;
+            };
+            let mut run = ProbeRun::new(rp, started);
+            loop {
+                run.tick().await;
+                match probe::check(rp, c, target).await {
+                    Ok(()) => {
+                        if run.success() {
+                            self.set_ready(idx, true);
+                        }
+                    }
+                    Err(f) => {
+                        events
+                            .warning(who, "Unhealthy", format!("Readiness probe failed: {}", f.0))
+                            .await;
+                        if run.failure() {
+                            self.set_ready(idx, false);
+                        }
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            r = liveness => r,
+            _ = readiness => (String::new(), None),
+        }
+    }
+
+    fn set_ready(&self, idx: usize, ready: bool) {
+        let changed = {
+            let mut st = self.shared.lock();
+            match st.main.get_mut(idx) {
+                Some(cs) if cs.ready != ready && matches!(cs.state, CState::Running { .. }) => {
+                    cs.ready = ready;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            self.shared.dirty.notify_one();
+        }
+    }
+
+    /// Writes status whenever the state changes or someone else's write
+    /// left the stored status different from ours.
+    async fn status_writer(&self) {
+        let mut pod_rx = self.pod.clone();
+        let mut last: Option<serde_json::Value> = None;
+        loop {
+            tokio::select! {
+                _ = self.shared.dirty.notified() => {}
+                r = pod_rx.changed() => {
+                    if r.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            tokio::time::sleep(STATUS_COALESCE).await;
+            self.write_status(Some(&mut last), false).await;
+        }
+    }
+
+    async fn write_status(&self, last: Option<&mut Option<serde_json::Value>>, force: bool) {
+        let pod = self.current();
+        let desired = {
+            let mut st = self.shared.lock();
+            status::build(
+                &pod,
+                &mut st,
+                &self.agent.host_ip.to_string(),
+                Timestamp::now(),
+            )
+        };
+        let Ok(desired_json) = serde_json::to_value(&desired) else {
+            return;
+        };
+        let observed_ok = pod.status.as_ref().is_some_and(|o| {
+            o.phase == desired.phase
+                && o.pod_ip == desired.pod_ip
+                && o.conditions.as_ref().map(Vec::len) == desired.conditions.as_ref().map(Vec::len)
+                && o.container_statuses.as_ref().map(Vec::len)
+                    == desired.container_statuses.as_ref().map(Vec::len)
+        });
+        let same_as_last = last
+            .as_ref()
+            .is_some_and(|l| l.as_ref() == Some(&desired_json));
+        if same_as_last && observed_ok && !force {
+            return;
+        }
+        let api: Api<Pod> = Api::namespaced(self.agent.client.clone(), &self.shared.namespace);
+        let patch = serde_json::json!({"status": desired_json});
+        match api
+            .patch_status(
+                &self.shared.name,
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => {
+                if let Some(l) = last {
+                    *l = Some(desired_json);
+                }
+            }
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => {
+                tracing::warn!(pod = %self.shared.name, error = %e, "writing pod status failed");
+                // Try again soon.
+                self.shared.dirty.notify_one();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+
+    /// Kill whatever a previous agent left running for this pod.
+    async fn kill_leftovers(&self) {
+        kill_pod_leftovers(&self.shared.dir).await;
+    }
+
+    fn load_pod_record(&self) -> PodRecord {
+        std::fs::read(self.shared.dir.join("pod.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_pod_record(&self, initialized: bool) {
+        let _ = std::fs::create_dir_all(&self.shared.dir);
+        let rec = PodRecord {
+            namespace: self.shared.namespace.clone(),
+            name: self.shared.name.clone(),
+            initialized,
+        };
+        if let Ok(b) = serde_json::to_vec(&rec) {
+            write_atomic(&self.shared.dir.join("pod.json"), &b);
+        }
+    }
+}
+
+/// Kill every process recorded under a pod directory that still runs.
+pub async fn kill_pod_leftovers(pod_dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(pod_dir.join("containers")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if let Some(rec) = load_run_record(&e.path()) {
+            if rec.exit.is_none() {
+                if let Some(mut p) = Proc::adopt(rec.proc) {
+                    tracing::info!(pid = rec.proc.pid, "killing a leftover process");
+                    let _ = p.terminate(MIN_GRACE).await;
+                }
+            }
+        }
+    }
+}
+
+/// Timing and thresholds of one probe.
+struct ProbeRun {
+    period: Duration,
+    success_threshold: i32,
+    failure_threshold: i32,
+    successes: i32,
+    failures: i32,
+    next: Instant,
+}
+
+impl ProbeRun {
+    fn new(p: &Probe, started: Instant) -> ProbeRun {
+        let secs = |v: Option<i32>, d: i32| Duration::from_secs(v.unwrap_or(d).max(0) as u64);
+        ProbeRun {
+            period: secs(p.period_seconds, 10).max(Duration::from_secs(1)),
+            success_threshold: p.success_threshold.unwrap_or(1).max(1),
+            failure_threshold: p.failure_threshold.unwrap_or(3).max(1),
+            successes: 0,
+            failures: 0,
+            next: started + secs(p.initial_delay_seconds, 0),
+        }
+    }
+
+    async fn tick(&mut self) {
+        tokio::time::sleep_until(self.next).await;
+        self.next = Instant::now().max(self.next) + self.period;
+    }
+
+    /// Record a success; true once the threshold is met.
+    fn success(&mut self) -> bool {
+        self.failures = 0;
+        self.successes += 1;
+        self.successes >= self.success_threshold
+    }
+
+    /// Record a failure; true once the threshold is met.
+    fn failure(&mut self) -> bool {
+        self.successes = 0;
+        self.failures += 1;
+        self.failures >= self.failure_threshold
+    }
+}
+
+/// The `ready` and `started` the API last recorded for a container.
+fn observed_readiness(p: &Pod, init: bool, name: &str) -> (bool, bool) {
+    let st = p.status.as_ref();
+    let list = if init {
+        st.and_then(|s| s.init_container_statuses.as_ref())
+    } else {
+        st.and_then(|s| s.container_statuses.as_ref())
+    };
+    list.and_then(|l| l.iter().find(|c| c.name == name))
+        .map(|c| (c.ready, c.started.unwrap_or(false)))
+        .unwrap_or((false, false))
+}
+
+pub async fn wait_stop(rx: &mut watch::Receiver<Option<Stop>>) -> Stop {
+    loop {
+        if let Some(s) = *rx.borrow_and_update() {
+            return s;
+        }
+        if rx.changed().await.is_err() {
+            // The manager is gone without a word: behave as an agent shutdown.
+            return Stop {
+                kind: StopKind::Shutdown,
+                grace: MIN_GRACE,
+            };
+        }
+    }
+}
+
+fn unreachable_stop() -> Stop {
+    Stop {
+        kind: StopKind::Shutdown,
+        grace: MIN_GRACE,
+    }
+}
+
+fn restarts(policy: &str, code: i32) -> bool {
+    match policy {
+        "Always" => true,
+        "OnFailure" => code != 0,
+        _ => false,
+    }
+}
+
+fn run_duration(t: &Term) -> Duration {
+    let start = t
+        .started_at
+        .map(|s| s.as_second())
+        .unwrap_or(t.finished_at.as_second());
+    Duration::from_secs((t.finished_at.as_second() - start).max(0) as u64)
+}
+
+pub fn pod_grace(p: &Pod) -> Duration {
+    let s = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.termination_grace_period_seconds)
+        .unwrap_or(30);
+    Duration::from_secs(s.max(0) as u64)
+}
+
+fn pod_ref(p: &Pod) -> String {
+    format!(
+        "{}_{}({})",
+        p.metadata.name.as_deref().unwrap_or(""),
+        p.metadata.namespace.as_deref().unwrap_or(""),
+        p.metadata.uid.as_deref().unwrap_or("")
+    )
+}
+
+/// Go's duration text for whole seconds and minutes: `10s`, `5m0s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn new_container_id(uid: &str, name: &str, run: u32) -> String {
+    use std::hash::BuildHasher;
+    let mut out = String::new();
+    for salt in 0..4u8 {
+        // RandomState is seeded randomly per instance: unique IDs without a rand dependency.
+        let h = std::collections::hash_map::RandomState::new().hash_one((
+            uid,
+            name,
+            run,
+            salt,
+            Timestamp::now().as_nanosecond(),
+        ));
+        out.push_str(&format!("{h:016x}"));
+    }
+    format!("slipway://{out}")
+}
+
+fn record_term(rec: &RunRecord) -> Term {
+    match &rec.exit {
+        Some(x) => Term {
+            exit_code: x.exit_code,
+            signal: x.signal,
+            reason: x.reason.clone(),
+            message: None,
+            started_at: Some(rec.started_at.0),
+            finished_at: x.finished_at.0,
+            container_id: Some(rec.container_id.clone()),
+        },
+        None => Term {
+            exit_code: 137,
+            signal: None,
+            reason: "ContainerStatusUnknown".into(),
+            message: Some("The container could not be located when the pod was terminated".into()),
+            started_at: Some(rec.started_at.0),
+            finished_at: Timestamp::now(),
+            container_id: Some(rec.container_id.clone()),
+        },
+    }
+}
+
+fn with_exit(rec: &RunRecord, t: &Term) -> RunRecord {
+    RunRecord {
+        exit: Some(ExitRecord {
+            exit_code: t.exit_code,
+            signal: t.signal,
+            reason: t.reason.clone(),
+            finished_at: Time(t.finished_at),
+        }),
+        ..rec.clone()
+    }
+}
+
+fn load_run_record(dir: &Path) -> Option<RunRecord> {
+    let b = std::fs::read(dir.join("state.json")).ok()?;
+    serde_json::from_slice(&b).ok()
+}
+
+fn save_run_record(dir: &Path, rec: &RunRecord) {
+    if let Ok(b) = serde_json::to_vec(rec) {
+        write_atomic(&dir.join("state.json"), &b);
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_resets() {
+        let mut b = Backoff::new();
+        let short = Duration::from_secs(1);
+        let got: Vec<u64> = (0..8).map(|_| b.delay(short).as_secs()).collect();
+        assert_eq!(got, [0, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(b.delay(Duration::from_secs(601)), Duration::ZERO);
+        assert_eq!(b.delay(short), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(Duration::from_secs(10)), "10s");
+        assert_eq!(human(Duration::from_secs(300)), "5m0s");
+    }
+}
