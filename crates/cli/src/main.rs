@@ -128,6 +128,12 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM that arrives while pods' networks are being
+    // set up must still lead to a clean stop, not the default exit that
+    // would leave bridges and processes behind.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     let images = args
         .images
@@ -183,9 +189,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("starting the node agent")?;
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     tracing::info!("shutting down");
