@@ -237,6 +237,14 @@ impl Manager {
         {
             tracing::warn!("some pods did not stop in time");
         }
+        // Processes of pods no worker has picked up yet (a stop right after a
+        // start, before the first pod list arrived) are recorded on disk only.
+        let Ok(rd) = std::fs::read_dir(&self.agent.pods_dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            pod::kill_pod_leftovers(&e.path()).await;
+        }
     }
 
     /// Drop every worker without touching its processes.
