@@ -240,7 +240,7 @@ fn value_from(
 }
 
 /// The Downward API fields the kubelet supports in env.
-fn field_ref(inp: &EnvInputs<'_>, path: &str) -> Result<String, EnvError> {
+pub(crate) fn field_ref(inp: &EnvInputs<'_>, path: &str) -> Result<String, EnvError> {
     let md = &inp.pod.metadata;
     let spec = inp.pod.spec.as_ref();
     let v = match path {

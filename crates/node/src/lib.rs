@@ -60,6 +60,8 @@
 //! 127.0.0.0/8 chosen per data dir; the app must bind `$POD_IP:$PORT`.
 //! [`start_with`] can choose per-pod network namespaces on a bridge instead
 //! (root only; see [`net`]). `hostIP` is 127.0.0.1 either way.
+//! [`start_with_options`] also chooses the [`MountMode`]; [`start_with`]
+//! uses [`MountMode::Auto`] (mount namespaces when root).
 //!
 //! # Lifecycle
 //! Startup, liveness and readiness probes (httpGet, tcpSocket, exec; grpc
@@ -71,9 +73,28 @@
 //! is then deleted with `gracePeriodSeconds=0`. A changed container image
 //! (the one mutable container field) restarts that container.
 //!
-//! Not done yet: volumes, sidecar init containers (`restartPolicy:
-//! Always` on an init container), `activeDeadlineSeconds`, readiness gates,
-//! and resource limits (requests and limits are reported, not enforced).
+//! Not done yet: sidecar init containers (`restartPolicy: Always` on an
+//! init container), `activeDeadlineSeconds`, readiness gates, and resource
+//! limits (requests and limits are reported, not enforced).
+//!
+//! # Volumes
+//! Before any container starts, every volume is set up under
+//! `data_dir/pods/<uid>/volumes/` ([`volumes`]): emptyDir, hostPath (with
+//! its `type` check), and configMap, secret, downwardAPI and projected
+//! volumes written with the kubelet's atomic-writer layout (`items`,
+//! `mode`, `defaultMode` 0644, `optional`) and re-synced when a ConfigMap or
+//! Secret changes (a node-wide watch), when the pod's labels or annotations
+//! change, and every minute. A missing source leaves the containers
+//! `ContainerCreating` with `FailedMount` events, as upstream. Projected
+//! `serviceAccountToken` files hold a stub ([`volumes::STUB_TOKEN`]): there
+//! is no TokenRequest API.
+//!
+//! Where a container sees them depends on [`MountMode`] ([`mounts`]): as
+//! root, each container gets its own mount namespace with every volume at
+//! its `mountPath` (`subPath`, `subPathExpr`, `readOnly`), a private `/tmp`
+//! and the host's filesystem elsewhere, without creating anything on the
+//! host; this composes with network namespaces. Otherwise the program finds
+//! them through `SLIPWAY_MOUNTS` and `SLIPWAY_VOLUME_<NAME>`.
 //!
 //! # Logs
 //! Per container run, a CRI-format log under `data_dir/pods/<uid>/containers/<name>/`
@@ -87,8 +108,10 @@ pub mod catalog;
 pub mod env;
 pub mod expand;
 pub mod logs;
+pub mod mounts;
 pub mod net;
 pub mod process;
+pub mod volumes;
 
 mod events;
 mod logserver;
@@ -97,6 +120,7 @@ mod node;
 mod pod;
 mod probe;
 mod scheduler;
+mod sources;
 mod status;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -106,7 +130,15 @@ use std::time::Duration;
 
 use kube::Client;
 
+pub use mounts::MountMode;
 pub use net::{Loopback, Namespaces, NetworkMode, PodNetwork, Sandbox};
+
+/// How pods are isolated: their network and their filesystem view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    pub network: NetworkMode,
+    pub mounts: MountMode,
+}
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -129,6 +161,8 @@ pub enum NodeError {
     DataDir(PathBuf, #[source] std::io::Error),
     #[error("pod network: {0}")]
     Net(#[from] net::NetError),
+    #[error("pod mounts: {0}")]
+    Mounts(#[from] mounts::MountError),
     #[error("log server: {0}")]
     LogServer(#[source] std::io::Error),
     #[error("registering node {name}: {source}")]
@@ -159,6 +193,10 @@ pub(crate) struct Agent {
     pub pods_dir: PathBuf,
     pub registry: logserver::PodIndex,
     pub started_at: k8s_openapi::jiff::Timestamp,
+    /// Set when containers get their own mount namespaces.
+    pub mounts: Option<mounts::Tools>,
+    /// ConfigMap and Secret changes, for re-syncing volumes.
+    pub source_changes: tokio::sync::broadcast::Sender<sources::SourceChange>,
 }
 
 /// The longest a graceful agent stop waits for a pod's processes.
@@ -171,19 +209,42 @@ pub async fn start(client: Client, cfg: NodeConfig) -> Result<NodeHandle, NodeEr
 }
 
 /// [`start`] with a chosen pod network ([`NetworkMode::Auto`]: namespaces
-/// on a bridge when root, loopback addresses otherwise).
+/// on a bridge when root, loopback addresses otherwise) and
+/// [`MountMode::Auto`] (mount namespaces when root).
 pub async fn start_with(
     client: Client,
     cfg: NodeConfig,
     mode: NetworkMode,
 ) -> Result<NodeHandle, NodeError> {
+    let opts = Options {
+        network: mode,
+        mounts: MountMode::Auto,
+    };
+    start_with_options(client, cfg, opts).await
+}
+
+/// [`start`] with a chosen pod network and filesystem view (see [`mounts`]).
+pub async fn start_with_options(
+    client: Client,
+    cfg: NodeConfig,
+    opts: Options,
+) -> Result<NodeHandle, NodeError> {
     let pods_dir = cfg.data_dir.join("pods");
     std::fs::create_dir_all(&pods_dir).map_err(|e| NodeError::DataDir(pods_dir.clone(), e))?;
     let data_dir = cfg.data_dir.clone();
-    let net = tokio::task::spawn_blocking(move || net::open(mode, &data_dir))
-        .await
-        .map_err(|e| NodeError::DataDir(cfg.data_dir.clone(), std::io::Error::other(e)))??;
-    tracing::info!(node = %cfg.node_name, network = %net.describe(), "node agent starting");
+    let (net, mount_tools) = tokio::task::spawn_blocking(move || {
+        let net = net::open(opts.network, &data_dir)?;
+        let tools = mounts::open(opts.mounts, &data_dir)?;
+        Ok::<_, NodeError>((net, tools))
+    })
+    .await
+    .map_err(|e| NodeError::DataDir(cfg.data_dir.clone(), std::io::Error::other(e)))??;
+    tracing::info!(
+        node = %cfg.node_name,
+        network = %net.describe(),
+        mount_namespaces = mount_tools.is_some(),
+        "node agent starting"
+    );
     let host_ip = net.host_ip();
     let resources = node::machine_resources();
     let agent = Arc::new(Agent {
@@ -195,6 +256,8 @@ pub async fn start_with(
         pods_dir,
         registry: logserver::PodIndex::default(),
         started_at: k8s_openapi::jiff::Timestamp::now(),
+        mounts: mount_tools,
+        source_changes: tokio::sync::broadcast::channel(1024).0,
         cfg,
     });
 
@@ -216,6 +279,7 @@ pub async fn start_with(
         tokio::spawn(node::heartbeat(agent.clone(), log_addr.port())),
         tokio::spawn(scheduler::run(client.clone(), agent.cfg.node_name.clone())),
         tokio::spawn(manager.clone().run()),
+        tokio::spawn(sources::watch(client.clone(), agent.source_changes.clone())),
     ];
     Ok(NodeHandle {
         agent,

@@ -133,6 +133,7 @@ impl Manager {
             shared: shared.clone(),
             pod: pod_rx,
             stop: stop_rx,
+            volumes: Default::default(),
         };
         let me = self.clone();
         let join = tokio::spawn(async move {

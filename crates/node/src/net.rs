@@ -238,22 +238,27 @@ pub struct Namespaces {
     prefix_len: u32,
 }
 
-/// Whether this process may create network namespaces.
-pub fn namespaces_available() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
+/// Whether the agent runs with effective uid 0.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("Uid:"))
                 .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
         })
-        .unwrap_or(false);
-    root && std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Whether this process may create network namespaces.
+pub fn namespaces_available() -> bool {
+    is_root()
+        && std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
 }
 
 fn ip(args: &[&str]) -> Result<(), NetError> {

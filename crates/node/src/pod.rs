@@ -25,10 +25,12 @@ use crate::env::{self, EnvInputs};
 use crate::events::Involved;
 use crate::expand::expand;
 use crate::logs::{Pump, RunFiles};
+use crate::mounts::{self, Mount};
 use crate::net::Sandbox;
 use crate::probe;
 use crate::process::{self, Exit, Proc, ProcId, ProcSpec};
 use crate::status::{self, CState, CStatus, PodState, Term};
+use crate::volumes::{self, PodVolumes};
 use crate::Agent;
 
 /// Why a pod's processes stop.
@@ -151,7 +153,14 @@ pub struct Worker {
     pub shared: Arc<PodShared>,
     pub pod: watch::Receiver<Arc<Pod>>,
     pub stop: watch::Receiver<Option<Stop>>,
+    /// Set once the pod's volumes are set up, before any container starts.
+    pub volumes: std::sync::OnceLock<Arc<PodVolumes>>,
 }
+
+/// How often written volumes are re-synced even without a change notice.
+const VOLUME_RESYNC: Duration = Duration::from_secs(60);
+/// The file name of a container's mount script (see [`mounts`]).
+const MOUNT_SCRIPT: &str = "mounts.sh";
 
 impl Worker {
     fn current(&self) -> Arc<Pod> {
@@ -330,6 +339,21 @@ impl Worker {
             st.sandbox_ready = true;
         });
 
+        let vols = match self.setup_volumes(&mut stop_rx).await {
+            Ok(v) => v,
+            Err(s) => return s,
+        };
+        let _ = self.volumes.set(Arc::new(vols));
+        tokio::select! {
+            s = self.run_containers(&sandbox) => s,
+            _ = self.volume_sync() => unreachable_stop(),
+        }
+    }
+
+    /// Init containers in order, then the containers, until stopped.
+    async fn run_containers(&self, sandbox: &Sandbox) -> Stop {
+        let mut stop_rx = self.stop.clone();
+        let sandbox = sandbox.clone();
         let spec = self.current().spec.clone().unwrap_or_default();
         let policy = spec
             .restart_policy
@@ -369,6 +393,153 @@ impl Worker {
         }
         // Every container finished for good: the pod is terminal.
         wait_stop(&mut stop_rx).await
+    }
+
+    /// The ConfigMaps and Secrets the pod's volumes refer to, as they are now.
+    async fn volume_sources(
+        &self,
+    ) -> Result<(BTreeMap<String, ConfigMap>, BTreeMap<String, Secret>), String> {
+        let pod = self.current();
+        let (cm_names, secret_names) = volumes::referenced(&pod);
+        self.fetch_sources(cm_names, secret_names).await
+    }
+
+    async fn fetch_sources(
+        &self,
+        cm_names: std::collections::BTreeSet<String>,
+        secret_names: std::collections::BTreeSet<String>,
+    ) -> Result<(BTreeMap<String, ConfigMap>, BTreeMap<String, Secret>), String> {
+        let ns = &self.shared.namespace;
+        let client = &self.agent.client;
+        let mut cms = BTreeMap::new();
+        for n in cm_names {
+            match Api::<ConfigMap>::namespaced(client.clone(), ns)
+                .get_opt(&n)
+                .await
+            {
+                Ok(Some(cm)) => {
+                    cms.insert(n, cm);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("getting configmap {n:?}: {e}")),
+            }
+        }
+        let mut secrets = BTreeMap::new();
+        for n in secret_names {
+            match Api::<Secret>::namespaced(client.clone(), ns)
+                .get_opt(&n)
+                .await
+            {
+                Ok(Some(s)) => {
+                    secrets.insert(n, s);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(format!("getting secret {n:?}: {e}")),
+            }
+        }
+        Ok((cms, secrets))
+    }
+
+    /// Set up every volume, retrying with `FailedMount` events (the
+    /// containers stay `ContainerCreating`) until it works or the pod stops.
+    async fn setup_volumes(
+        &self,
+        stop_rx: &mut watch::Receiver<Option<Stop>>,
+    ) -> Result<PodVolumes, Stop> {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            let result = match self.volume_sources().await {
+                Ok((cms, secrets)) => {
+                    let pod = self.current();
+                    let dir = self.shared.dir.clone();
+                    let node = self.agent.resources;
+                    tokio::task::spawn_blocking(move || {
+                        let src = volumes::Sources {
+                            pod: &pod,
+                            node: &node,
+                            config_maps: &cms,
+                            secrets: &secrets,
+                        };
+                        volumes::setup(&dir, &src).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+                }
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(msg) => {
+                    tracing::info!(pod = %self.shared.name, error = %msg, "volume setup");
+                    self.agent
+                        .kubelet_events
+                        .warning(&self.involved(), "FailedMount", msg)
+                        .await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        s = wait_stop(stop_rx) => return Err(s),
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Keep configMap, secret, downwardAPI and projected volumes current:
+    /// re-sync when a source changes, when the pod changes (labels and
+    /// annotations), and every [`VOLUME_RESYNC`] as a backstop. Never returns.
+    async fn volume_sync(&self) {
+        if !volumes::has_written(&self.current()) {
+            return std::future::pending().await;
+        }
+        let mut pod_rx = self.pod.clone();
+        let mut changes = self.agent.source_changes.subscribe();
+        loop {
+            let due = tokio::time::sleep(VOLUME_RESYNC);
+            tokio::select! {
+                _ = due => {}
+                r = pod_rx.changed() => {
+                    if r.is_err() {
+                        return std::future::pending().await;
+                    }
+                }
+                c = changes.recv() => match c {
+                    Ok(c) => {
+                        let pod = self.current();
+                        let (cms, secrets) = volumes::referenced(&pod);
+                        let ours = c.namespace == self.shared.namespace
+                            && if c.secret { secrets.contains(&c.name) } else { cms.contains(&c.name) };
+                        if !ours {
+                            continue;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        return std::future::pending().await;
+                    }
+                },
+            }
+            let Ok((cms, secrets)) = self.volume_sources().await else {
+                continue;
+            };
+            let pod = self.current();
+            let dir = self.shared.dir.clone();
+            let node = self.agent.resources;
+            let errs = tokio::task::spawn_blocking(move || {
+                let src = volumes::Sources {
+                    pod: &pod,
+                    node: &node,
+                    config_maps: &cms,
+                    secrets: &secrets,
+                };
+                volumes::sync(&dir, &src)
+            })
+            .await
+            .unwrap_or_default();
+            for e in errs {
+                tracing::debug!(pod = %self.shared.name, error = %e, "volume re-sync kept the old contents");
+            }
+        }
     }
 
     /// After the processes stopped.
@@ -477,7 +648,7 @@ impl Worker {
                 Some((p, rec)) => {
                     tracing::info!(pod = %self.shared.name, container = %c.name, pid = p.id.pid, "adopted running container");
                     let files = RunFiles::new(&dir, rec.run);
-                    let target = self.adopted_target(c, sandbox).await;
+                    let target = self.adopted_target(c, sandbox, p.id.pid).await;
                     // Keep what the API said about it, so a restart of the
                     // agent does not flap the pod's readiness.
                     let (ready, started) = observed_readiness(&self.current(), init, &c.name);
@@ -600,9 +771,17 @@ impl Worker {
                 .await;
         }
 
-        let env = self
+        let (mut env, mounts) = self
             .configure(init, idx, c, sandbox, &resolved, &who, stop_rx)
             .await?;
+        let dir = self.shared.container_dir(&c.name);
+        if self.agent.mounts.is_none() && !mounts.is_empty() {
+            let empty = PodVolumes::default();
+            let vols = self.volumes.get().map(|v| v.as_ref()).unwrap_or(&empty);
+            let links = dir.join("mounts");
+            mounts::fallback_links(&mounts, &links);
+            env.extend(mounts::fallback_vars(&mounts, vols, &links));
+        }
         let lookup: BTreeMap<&str, &str> =
             env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let ex = |s: &String| expand(s, |n| lookup.get(n).map(|v| v.to_string()));
@@ -619,19 +798,34 @@ impl Worker {
                 (resolved.entrypoint.iter().map(ex).collect(), args)
             }
         };
-        let mut argv: Vec<String> = sandbox.command_prefix.clone();
-        argv.extend(command);
-        argv.extend(args);
-        let cwd = self.working_dir(c, &resolved);
+        let mut program: Vec<String> = command;
+        program.extend(args);
+        let cwd = self.working_dir(c, &resolved, &mounts);
+        let (argv, spawn_cwd, wrap_error) = match &self.agent.mounts {
+            Some(tools) if !program.is_empty() => {
+                match self.write_mount_script(tools, &dir, &mounts, &cwd) {
+                    Ok(script) => (
+                        mounts::wrap(tools, &sandbox.command_prefix, &script, &program),
+                        PathBuf::from("/"),
+                        None,
+                    ),
+                    Err(e) => (program.clone(), cwd.clone(), Some(e)),
+                }
+            }
+            _ => {
+                let mut argv = sandbox.command_prefix.clone();
+                argv.extend(program.iter().cloned());
+                (argv, cwd.clone(), None)
+            }
+        };
 
-        let dir = self.shared.container_dir(&c.name);
         let files = RunFiles::new(&dir, run);
         // Only the current and the previous run's logs are kept.
         RunFiles::prune_before(&dir, run.saturating_sub(1));
         let spec = ProcSpec {
             argv: argv.clone(),
             env: env.clone(),
-            cwd: cwd.clone(),
+            cwd: spawn_cwd,
             stdout: files.stdout(),
             stderr: files.stderr(),
         };
@@ -641,10 +835,10 @@ impl Worker {
             .normal(&who, "Created", format!("Created container: {}", c.name))
             .await;
         let has_prev = run > 0 && RunFiles::new(&dir, run - 1).log().exists();
-        let p = match (argv.is_empty(), process::spawn(&spec)) {
+        let p = match (program.is_empty(), wrap_error) {
             (true, _) => Err("no command specified".to_string()),
-            (false, Ok(p)) => Ok(p),
-            (false, Err(e)) => Err(e.to_string()),
+            (false, Some(e)) => Err(e),
+            (false, None) => process::spawn(&spec).map_err(|e| e.to_string()),
         };
         let p = match p {
             Ok(p) => p,
@@ -701,13 +895,33 @@ impl Worker {
         events
             .normal(&who, "Started", format!("Started container {}", c.name))
             .await;
-        let target = probe::Target {
-            pod_ip: std::net::IpAddr::V4(sandbox.ip),
-            env,
-            cwd,
-            command_prefix: sandbox.command_prefix.clone(),
-        };
+        let target = self.probe_target(sandbox, env, cwd, p.id.pid);
         Ok(Ok((p, rec, files, target)))
+    }
+
+    /// Write the container's mount script; its path.
+    fn write_mount_script(
+        &self,
+        tools: &mounts::Tools,
+        dir: &Path,
+        mounts: &[Mount],
+        working_dir: &Path,
+    ) -> Result<PathBuf, String> {
+        let script = dir.join(MOUNT_SCRIPT);
+        let staging = dir.join("ns");
+        std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+        let text = mounts::script(&mounts::ScriptInput {
+            mounts,
+            staging: &staging,
+            working_dir,
+            script: &script,
+            tools,
+        })?;
+        let tmp = script.with_extension("tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &script))
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+        Ok(script)
     }
 
     /// Resolve the image, with ErrImagePull / ImagePullBackOff while it cannot be.
@@ -776,8 +990,9 @@ impl Worker {
         }
     }
 
-    /// The container's environment; `CreateContainerConfigError` while a
-    /// referenced ConfigMap or Secret is missing.
+    /// The container's environment and mounts; `CreateContainerConfigError`
+    /// while a referenced ConfigMap or Secret is missing or a `subPath`
+    /// cannot be prepared.
     #[allow(clippy::too_many_arguments)]
     async fn configure(
         &self,
@@ -788,11 +1003,15 @@ impl Worker {
         resolved: &ResolvedImage,
         who: &Involved,
         stop_rx: &mut watch::Receiver<Option<Stop>>,
-    ) -> Result<Vec<(String, String)>, Stop> {
+    ) -> Result<(Vec<(String, String)>, Vec<Mount>), Stop> {
         let mut wait = Duration::from_secs(1);
         loop {
-            match self.resolve_env(c, sandbox, resolved).await {
-                Ok(env) => return Ok(env),
+            let attempt = match self.resolve_env(c, sandbox, resolved).await {
+                Ok(env) => self.container_mounts(c, &env).map(|m| (env, m)),
+                Err(e) => Err(e),
+            };
+            match attempt {
+                Ok(ok) => return Ok(ok),
                 Err(msg) => {
                     self.update_container(init, idx, |cs| {
                         cs.state = CState::Waiting {
@@ -824,32 +1043,7 @@ impl Worker {
         let ns = &self.shared.namespace;
         let client = &self.agent.client;
         let (cm_names, secret_names) = env::referenced(c);
-        let mut cms = BTreeMap::new();
-        for n in cm_names {
-            match Api::<ConfigMap>::namespaced(client.clone(), ns)
-                .get_opt(&n)
-                .await
-            {
-                Ok(Some(cm)) => {
-                    cms.insert(n, cm);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("getting configmap {n:?}: {e}")),
-            }
-        }
-        let mut secrets = BTreeMap::new();
-        for n in secret_names {
-            match Api::<Secret>::namespaced(client.clone(), ns)
-                .get_opt(&n)
-                .await
-            {
-                Ok(Some(s)) => {
-                    secrets.insert(n, s);
-                }
-                Ok(None) => {}
-                Err(e) => return Err(format!("getting secret {n:?}: {e}")),
-            }
-        }
+        let (cms, secrets) = self.fetch_sources(cm_names, secret_names).await?;
         let mut services: Vec<Service> = Api::<Service>::namespaced(client.clone(), ns)
             .list(&ListParams::default())
             .await
@@ -895,34 +1089,95 @@ impl Worker {
         env::container_env(&inputs, c, &base).map_err(|e| e.to_string())
     }
 
-    fn working_dir(&self, c: &Container, resolved: &ResolvedImage) -> PathBuf {
-        if let Some(w) = c.working_dir.as_deref().filter(|w| !w.is_empty()) {
-            return PathBuf::from(w);
+    /// The container's mounts against the pod's volumes.
+    fn container_mounts(
+        &self,
+        c: &Container,
+        env: &[(String, String)],
+    ) -> Result<Vec<Mount>, String> {
+        let empty = PodVolumes::default();
+        let vols = self.volumes.get().map(|v| v.as_ref()).unwrap_or(&empty);
+        mounts::container_mounts(c, vols, env)
+    }
+
+    /// The working directory as the program sees it. Inside a mount
+    /// namespace the default is `/`, as in a container; on the host it is
+    /// an empty per-pod directory, or the volume behind a mountPath.
+    fn working_dir(&self, c: &Container, resolved: &ResolvedImage, mounts: &[Mount]) -> PathBuf {
+        let chosen = c
+            .working_dir
+            .as_deref()
+            .filter(|w| !w.is_empty())
+            .or(resolved.working_dir.as_deref().filter(|w| !w.is_empty()))
+            .map(PathBuf::from);
+        if self.agent.mounts.is_some() {
+            return chosen.unwrap_or_else(|| PathBuf::from("/"));
         }
-        if let Some(w) = resolved.working_dir.as_deref().filter(|w| !w.is_empty()) {
-            return PathBuf::from(w);
+        if let Some(w) = chosen {
+            return mounts::fallback_working_dir(mounts, &w);
         }
         let root = self.shared.dir.join("root");
         let _ = std::fs::create_dir_all(&root);
         root
     }
 
+    /// Where exec probes and hooks of the container with process `pid` run.
+    fn probe_target(
+        &self,
+        sandbox: &Sandbox,
+        env: Vec<(String, String)>,
+        cwd: PathBuf,
+        pid: u32,
+    ) -> probe::Target {
+        match &self.agent.mounts {
+            Some(tools) => probe::Target {
+                pod_ip: std::net::IpAddr::V4(sandbox.ip),
+                env,
+                // nsenter takes the container's own working directory.
+                cwd: PathBuf::from("/"),
+                command_prefix: mounts::enter_prefix(tools, pid),
+            },
+            None => probe::Target {
+                pod_ip: std::net::IpAddr::V4(sandbox.ip),
+                env,
+                cwd,
+                command_prefix: sandbox.command_prefix.clone(),
+            },
+        }
+    }
+
+    /// Until the container's mount script has handed over to the program
+    /// (hooks and exec probes must see the container's mounts).
+    async fn wait_mounted(&self, name: &str, pid: u32) {
+        if self.agent.mounts.is_none() {
+            return;
+        }
+        let script = self.shared.container_dir(name).join(MOUNT_SCRIPT);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while mounts::still_mounting(pid, &script) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// An adopted process's probe target: its env is rebuilt the same way.
-    async fn adopted_target(&self, c: &Container, sandbox: &Sandbox) -> probe::Target {
+    async fn adopted_target(&self, c: &Container, sandbox: &Sandbox, pid: u32) -> probe::Target {
         let cfg = &self.agent.cfg;
         let image = c.image.clone().unwrap_or_default();
         let resolved = catalog::resolve(&cfg.images_file, &cfg.demo_command, &image)
             .unwrap_or_else(|_| catalog::command_only(&image));
-        let env = self
+        let mut env = self
             .resolve_env(c, sandbox, &resolved)
             .await
             .unwrap_or_default();
-        probe::Target {
-            pod_ip: std::net::IpAddr::V4(sandbox.ip),
-            env,
-            cwd: self.working_dir(c, &resolved),
-            command_prefix: sandbox.command_prefix.clone(),
+        let mounts = self.container_mounts(c, &env).unwrap_or_default();
+        if self.agent.mounts.is_none() && !mounts.is_empty() {
+            let empty = PodVolumes::default();
+            let vols = self.volumes.get().map(|v| v.as_ref()).unwrap_or(&empty);
+            let dir = self.shared.container_dir(&c.name).join("mounts");
+            env.extend(mounts::fallback_vars(&mounts, vols, &dir));
         }
+        let cwd = self.working_dir(c, &resolved, &mounts);
+        self.probe_target(sandbox, env, cwd, pid)
     }
 
     /// Watch over a running process: logs, postStart, probes, and stopping
@@ -977,7 +1232,9 @@ impl Worker {
         }
 
         let grace_default = pod_grace(&pod);
+        let pid = p.id.pid;
         let watched = async {
+            self.wait_mounted(&c.name, pid).await;
             if fresh {
                 if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
                     if let Err(f) = probe::hook(h, c, &target, grace_default.max(MIN_GRACE)).await {

@@ -107,3 +107,93 @@ async fn pods_in_namespaces_share_a_port_and_are_cleaned_up() {
     })
     .await;
 }
+
+fn veths(prefix: &str) -> Vec<String> {
+    links()
+        .lines()
+        .filter_map(|l| l.split(':').nth(1))
+        .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        .filter(|n| n.starts_with(&format!("{prefix}v")))
+        .collect()
+}
+
+/// Network and mount namespaces together: a container's mount namespace
+/// holds copies of other pods' `/run/netns` mounts; deleting such a pod
+/// must still free its namespace and veth (the kernel detaches mounts on
+/// an unlinked file in every namespace).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mount_namespaces_do_not_keep_deleted_pods_networks_alive() {
+    if !node::net::namespaces_available() {
+        eprintln!("skipped: needs root and `ip netns`");
+        return;
+    }
+    bounded(120, async {
+        let env = start_opts(node::Options {
+            network: node::NetworkMode::Namespaces,
+            mounts: node::MountMode::Namespaces,
+        })
+        .await;
+        let block = std::fs::read_to_string(env.node_dir().join("node").join("netns-block"))
+            .expect("block file");
+        let prefix = format!("slw{:04x}", block.trim().parse::<u32>().expect("block"));
+        // The victim first, so the keeper's mount namespace copies its netns mount.
+        for name in ["victim", "keeper"] {
+            env.create(json!({"metadata": {"name": name}, "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{
+                    "name": "web", "image": "anyweb",
+                    "ports": [{"containerPort": 8080}],
+                    "readinessProbe": {"exec": {"command": ["sh", "-c", "test -d /tmp && ! test -e /run/nothing-here"]}, "periodSeconds": 1}
+                }]}}))
+            .await;
+            env.wait_pod(name, "Ready", ready).await;
+        }
+        assert_eq!(veths(&prefix).len(), 2, "{}", links());
+        let names = |list: String| -> Vec<String> {
+            list.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|n| n.starts_with(&prefix))
+                .map(str::to_string)
+                .collect()
+        };
+        let before = names(netns_list());
+        let pids_before = recorded_pids(&env.node_dir());
+        let pins = |pid: u32, ns: &str| {
+            std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+                .expect("mountinfo")
+                .contains(&format!("/run/netns/{ns} "))
+        };
+        // The keeper started second: its namespace has copies of both mounts.
+        assert!(pids_before
+            .iter()
+            .any(|p| before.iter().all(|ns| pins(*p, ns))));
+        env.pods()
+            .delete("victim", &kube::api::DeleteParams::default())
+            .await
+            .expect("delete");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while veths(&prefix).len() != 1 || names(netns_list()).len() != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the victim's network stays: {} {}",
+                links(),
+                netns_list()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let after = names(netns_list());
+        let victim_ns = before
+            .iter()
+            .find(|n| !after.contains(n))
+            .expect("victim namespace")
+            .clone();
+        let keeper = recorded_pids(&env.node_dir());
+        assert_eq!(keeper.len(), 1);
+        assert!(pids_before.contains(&keeper[0]));
+        // The keeper's own mount table no longer holds the victim's netns.
+        assert!(!pins(keeper[0], &victim_ns), "the keeper pins {victim_ns}");
+        env.shutdown().await;
+        assert!(!links().contains(&prefix), "{}", links());
+    })
+    .await;
+}

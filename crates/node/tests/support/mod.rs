@@ -33,14 +33,24 @@ pub struct Env {
     pub api: Option<apiserver::Running>,
     pub client: Client,
     pub node: Option<node::NodeHandle>,
-    pub mode: node::NetworkMode,
+    pub opts: node::Options,
 }
 
 pub async fn start() -> Env {
     start_mode(node::NetworkMode::Loopback).await
 }
 
+/// The agent in network mode `mode`, containers in the host's filesystem
+/// (these tests' pods write into the test's temp dir under /tmp).
 pub async fn start_mode(mode: node::NetworkMode) -> Env {
+    start_opts(node::Options {
+        network: mode,
+        mounts: node::MountMode::Host,
+    })
+    .await
+}
+
+pub async fn start_opts(opts: node::Options) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("images.yaml"), IMAGES).expect("images.yaml");
     let api = apiserver::start(apiserver::Config::new(
@@ -59,7 +69,7 @@ pub async fn start_mode(mode: node::NetworkMode) -> Env {
         api: Some(api),
         client,
         node: None,
-        mode,
+        opts,
     };
     env.start_node().await;
     env
@@ -77,7 +87,7 @@ impl Env {
     }
 
     pub async fn start_node(&mut self) {
-        let n = node::start_with(self.client.clone(), self.node_config(), self.mode)
+        let n = node::start_with_options(self.client.clone(), self.node_config(), self.opts)
             .await
             .expect("node agent");
         self.node = Some(n);
