@@ -948,8 +948,17 @@ where
                 let mut n = objects::with_status_of(&current, &desired);
                 // Status writers may also maintain labels/annotations? Upstream
                 // status strategies keep all metadata from storage.
+                // Upstream's Deployment and ReplicaSet status strategies keep
+                // annotations from the request (the controller records the
+                // revision there); everything else in metadata is storage's.
+                let annotations = (res.group == "apps")
+                    .then(|| desired.pointer("/metadata/annotations").cloned())
+                    .flatten();
                 if let Some(m) = n.as_object_mut() {
                     m.insert("metadata".into(), current["metadata"].clone());
+                }
+                if let Some(a) = annotations {
+                    meta_mut(&mut n).insert("annotations".into(), a);
                 }
                 n
             }

@@ -14,12 +14,16 @@
 //!   `SuccessfulCreate`/`SuccessfulDelete`/`FailedCreate` events).
 //! * [`gc`]: the garbage collector over every served resource, with
 //!   Background, Foreground and Orphan propagation.
+//! * [`deployment`]: Deployments (RollingUpdate, Recreate, proportional
+//!   scaling, revisions and history, conditions and progress deadlines) via
+//!   a pure planner and a kube-rs adapter.
 //! * [`endpointslice`]: EndpointSlices and core/v1 Endpoints for every
 //!   Service with a selector.
 //!
 //! Errors inside one controller are logged and retried; a controller whose
 //! loop ends (e.g. discovery failed at start-up) is restarted after a pause.
 
+pub mod deployment;
 pub mod endpointslice;
 pub mod events;
 pub mod gc;
@@ -42,6 +46,13 @@ pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send
         }
     });
     let gc = supervise("garbage-collector", || gc::run(client.clone()));
+    let deploy = supervise("deployment", || {
+        let c = client.clone();
+        async move {
+            deployment::run(c, std::future::pending()).await;
+            Ok::<(), gc::Error>(())
+        }
+    });
     let eps = supervise("endpointslice", || {
         let c = client.clone();
         async move {
@@ -51,7 +62,7 @@ pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send
     });
     tokio::select! {
         _ = shutdown => {}
-        _ = async { tokio::join!(rs, gc, eps) } => {}
+        _ = async { tokio::join!(rs, gc, deploy, eps) } => {}
     }
 }
 

@@ -229,8 +229,9 @@ pub fn deletion_order(a: &(&Pod, usize), b: &(&Pod, usize), now: Timestamp) -> O
     if ready_a && ready_b {
         let ta = ready_condition(pa).flatten();
         let tb = ready_condition(pb).flatten();
-        if ta != tb {
-            return newer_first(ta, tb, pa, pb, now);
+        let by_ready_time = newer_first(ta, tb, now);
+        if by_ready_time != Ordering::Equal {
+            return by_ready_time;
         }
     }
     // 7. More restarts first.
@@ -241,21 +242,19 @@ pub fn deletion_order(a: &(&Pod, usize), b: &(&Pod, usize), now: Timestamp) -> O
     // 8. Newer first (log2 buckets, ties broken by UID).
     let ca = pa.metadata.creation_timestamp.as_ref().map(|t| t.0);
     let cb = pb.metadata.creation_timestamp.as_ref().map(|t| t.0);
-    if ca != cb {
-        return newer_first(ca, cb, pa, pb, now);
+    let by_age = newer_first(ca, cb, now);
+    if by_age != Ordering::Equal {
+        return by_age;
     }
-    Ordering::Equal
+    // Every key above depends on one pod only, so comparing them in order is
+    // a total order (Rust's sort panics on comparators that are not); the UID
+    // settles what upstream leaves to its bucket tie-break.
+    pa.metadata.uid.cmp(&pb.metadata.uid)
 }
 
 /// Upstream compares timestamps by logarithmic age buckets so scale-down is
 /// not strictly "newest first"; a missing time sorts first.
-fn newer_first(
-    a: Option<Timestamp>,
-    b: Option<Timestamp>,
-    pa: &Pod,
-    pb: &Pod,
-    now: Timestamp,
-) -> Ordering {
+fn newer_first(a: Option<Timestamp>, b: Option<Timestamp>, now: Timestamp) -> Ordering {
     let (Some(a), Some(b)) = (a, b) else {
         return match (a, b) {
             (None, Some(_)) => Ordering::Less,
@@ -263,11 +262,7 @@ fn newer_first(
             _ => Ordering::Equal,
         };
     };
-    let diff = log_rank(a, now) - log_rank(b, now);
-    match diff.cmp(&0) {
-        Ordering::Equal => pa.metadata.uid.cmp(&pb.metadata.uid),
-        other => other,
-    }
+    log_rank(a, now).cmp(&log_rank(b, now))
 }
 
 fn log_rank(t: Timestamp, now: Timestamp) -> i64 {
