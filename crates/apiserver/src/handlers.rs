@@ -989,7 +989,9 @@ where
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
-            let bump = objects::generation_changed(res, &current, &next);
+            // Status writes never bump the generation, even when they carry
+            // annotations (the Deployment controller's revision).
+            let bump = part != Part::Status && objects::generation_changed(res, &current, &next);
             meta_mut(&mut next).insert("generation".into(), json!(if bump { g + 1 } else { g }));
         }
         let warnings = if part == Part::Main || part == Part::Scale {

@@ -486,12 +486,27 @@ fn describe_and_events_field_selectors() {
         out.contains("RollingUpdateStrategy:  25% max unavailable, 25% max surge"),
         "{out}"
     );
-    let ev = s.get_json(&[
+    // The Deployment controller's events, found the way describe finds them.
+    let ev = test_support::wait_for("ScalingReplicaSet event", Duration::from_secs(30), || {
+        let ev = s.get_json(&[
+            "events",
+            "--field-selector",
+            "involvedObject.kind=Deployment,involvedObject.name=d1",
+        ]);
+        ev["items"].as_array().filter(|a| !a.is_empty()).cloned()
+    });
+    assert_eq!(ev[0]["reason"], "ScalingReplicaSet", "{ev:?}");
+    let out = s.ok(&["describe", "deployment", "d1"]);
+    assert!(
+        out.contains("ScalingReplicaSet") && out.contains("deployment-controller"),
+        "{out}"
+    );
+    let none = s.get_json(&[
         "events",
         "--field-selector",
-        "involvedObject.kind=Deployment,involvedObject.name=d1",
+        "involvedObject.kind=Deployment,involvedObject.name=nope",
     ]);
-    assert_eq!(ev["items"].as_array().map(|a| a.len()), Some(0), "{ev}");
+    assert_eq!(none["items"].as_array().map(|a| a.len()), Some(0), "{none}");
     let bad = s.fails(&["get", "pods", "--field-selector", "spec.bogus=1"]);
     assert!(
         bad.contains("field label not supported: spec.bogus"),
