@@ -8,11 +8,24 @@ fn server() -> Slipway {
 }
 
 fn stored_state(s: &Slipway) -> String {
-    // Everything a user can see, minus volatile list metadata.
+    // What users wrote: identity, labels, spec and data of every object.
+    // Status and controller-owned annotations move on their own (the
+    // Deployment controller keeps rolling out while the bad requests come in).
     let mut out = String::new();
     for kind in ["deployments", "configmaps", "services", "namespaces"] {
         let v = s.get_json(&[kind, "-A"]);
-        out.push_str(&serde_json::to_string(&v["items"]).unwrap_or_default());
+        for item in v["items"].as_array().into_iter().flatten() {
+            let m = &item["metadata"];
+            let view = serde_json::json!([
+                m["namespace"],
+                m["name"],
+                m["uid"],
+                m["labels"],
+                item["spec"],
+                item["data"]
+            ]);
+            out.push_str(&view.to_string());
+        }
     }
     out
 }
