@@ -367,7 +367,17 @@ impl Namespaces {
                 return Err(e);
             }
         }
+        self.forget_neighbour(addr);
         Ok(())
+    }
+
+    /// Drop the host's ARP entry for a pod address. An address freed by an
+    /// old pod is handed to the next one at once; a REACHABLE entry still
+    /// naming the old pod's MAC would blackhole the new pod (probes time out)
+    /// until it expires.
+    fn forget_neighbour(&self, addr: Ipv4Addr) {
+        let a = addr.to_string();
+        let _ = ip(&["neigh", "del", &a, "dev", &self.bridge]);
     }
 
     fn destroy(&self, addr: Ipv4Addr) {
@@ -375,6 +385,7 @@ impl Namespaces {
         // Deleting the namespace deletes its end of the veth, and with it ours.
         let _ = ip(&["netns", "del", &ns]);
         let _ = ip(&["link", "del", &veth]);
+        self.forget_neighbour(addr);
     }
 }
 
