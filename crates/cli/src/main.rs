@@ -80,6 +80,34 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from(".slipway")
 }
 
+/// The program behind `slipway/demo:<tag>`: this binary. Containers get a
+/// private `/tmp` when they run in mount namespaces, so a binary that lives
+/// under /tmp (a build in a temp checkout) is first copied to /var/tmp, keyed
+/// by size and modification time so each build is copied once.
+fn demo_executable() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    if !exe.starts_with("/tmp") {
+        return Ok(exe);
+    }
+    let meta = std::fs::metadata(&exe)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = PathBuf::from("/var/tmp/slipway-bin");
+    std::fs::create_dir_all(&dir)?;
+    let target = dir.join(format!("slipway-{}-{mtime}", meta.len()));
+    if !target.exists() {
+        let tmp = dir.join(format!(".slipway-{}", std::process::id()));
+        std::fs::copy(&exe, &tmp)
+            .with_context(|| format!("copying {} for the demo image", exe.display()))?;
+        std::fs::rename(&tmp, &target)?;
+    }
+    Ok(target)
+}
+
 async fn kube_client(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Client> {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
@@ -180,7 +208,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         data_dir: data_dir.join("node"),
         images_file: images,
         demo_command: vec![
-            std::env::current_exe()?.to_string_lossy().into_owned(),
+            demo_executable()?.to_string_lossy().into_owned(),
             "demo-app".to_string(),
         ],
         token: running.state.token.clone(),
