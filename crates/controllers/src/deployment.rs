@@ -333,18 +333,7 @@ fn gone(e: &kube::Error) -> bool {
 async fn adopt(ctx: &Ctx, d: &Deployment, rs: &ReplicaSet) -> Result<Option<ReplicaSet>, Error> {
     let api: Api<ReplicaSet> =
         Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
-    let patch = json!({"metadata": {
-        "ownerReferences": [util::controller_ref(d)],
-        "uid": rs.metadata.uid,
-    }});
-    match api
-        .patch(
-            &rs.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
+    match crate::claim::patch_owner_refs(&api, rs, json!([util::controller_ref(d)])).await {
         Ok(r) => Ok(Some(r)),
         Err(e) if gone(&e) => Ok(None),
         Err(e) => Err(e.into()),
@@ -355,18 +344,7 @@ async fn adopt(ctx: &Ctx, d: &Deployment, rs: &ReplicaSet) -> Result<Option<Repl
 async fn release(ctx: &Ctx, d_uid: &str, rs: &ReplicaSet) -> Result<(), Error> {
     let api: Api<ReplicaSet> =
         Api::namespaced(ctx.client.clone(), &rs.namespace().unwrap_or_default());
-    let patch = json!({"metadata": {
-        "ownerReferences": [{"$patch": "delete", "uid": d_uid}],
-        "uid": rs.metadata.uid,
-    }});
-    match api
-        .patch(
-            &rs.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
+    match crate::claim::patch_owner_refs(&api, rs, crate::claim::release_ref(d_uid)).await {
         Ok(_) => Ok(()),
         Err(e) if gone(&e) => Ok(()),
         Err(e) => Err(e.into()),

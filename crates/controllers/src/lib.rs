@@ -23,6 +23,7 @@
 //! Errors inside one controller are logged and retried; a controller whose
 //! loop ends (e.g. discovery failed at start-up) is restarted after a pause.
 
+mod claim;
 pub mod deployment;
 pub mod endpointslice;
 pub mod events;

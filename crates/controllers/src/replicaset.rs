@@ -23,7 +23,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use kube::core::Selector;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -291,18 +291,7 @@ fn is_gone(e: &kube::Error) -> bool {
 /// Add our controller reference to an orphan (strategic merge on `uid`).
 async fn adopt(ctx: &Ctx, rs: &ReplicaSet, pod: &Pod) -> Result<Option<Pod>, Error> {
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-    let patch = json!({"metadata": {
-        "ownerReferences": [controller_ref(rs)],
-        "uid": pod.metadata.uid,
-    }});
-    match api
-        .patch(
-            &pod.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
+    match crate::claim::patch_owner_refs(&api, pod, json!([controller_ref(rs)])).await {
         Ok(p) => Ok(Some(p)),
         Err(e) if is_gone(&e) => Ok(None),
         Err(e) => Err(e.into()),
@@ -312,18 +301,7 @@ async fn adopt(ctx: &Ctx, rs: &ReplicaSet, pod: &Pod) -> Result<Option<Pod>, Err
 /// Remove our controller reference from a pod we no longer select.
 async fn release(ctx: &Ctx, rs_uid: &str, pod: &Pod) -> Result<(), Error> {
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &pod.namespace().unwrap_or_default());
-    let patch = json!({"metadata": {
-        "ownerReferences": [{"$patch": "delete", "uid": rs_uid}],
-        "uid": pod.metadata.uid,
-    }});
-    match api
-        .patch(
-            &pod.name_any(),
-            &PatchParams::default(),
-            &Patch::Strategic(&patch),
-        )
-        .await
-    {
+    match crate::claim::patch_owner_refs(&api, pod, crate::claim::release_ref(rs_uid)).await {
         Ok(_) => Ok(()),
         Err(e) if is_gone(&e) => Ok(()),
         Err(e) => Err(e.into()),
