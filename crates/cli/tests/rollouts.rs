@@ -293,7 +293,6 @@ fn seed_003_recreate_replaces_all_pods_at_once() {
 // Ignored for the same node-agent IP reuse problem as the chapter 9 test:
 // the last new pod usually gets the address an old pod just released.
 #[test]
-#[ignore = "intermittent ~60 s rollout stall: a new pod sometimes stays unready (suspected pod-IP reuse / host ARP); see issue 4 note"]
 fn seed_003_ramped_grows_then_converges() {
     let s = server();
     s.ok_stdin(
@@ -370,7 +369,6 @@ fn seed_003_ramped_grows_then_converges() {
 // neighbour cache naming a previous pod's MAC for a reused IP; the node agent
 // now deletes that entry, yet a stall still reproduced once).
 #[test]
-#[ignore = "intermittent ~60 s rollout stall: a new pod sometimes stays unready (suspected pod-IP reuse / host ARP); see issue 4 note"]
 fn seed_001_rolling_update_history_undo_pause_restart() {
     let s = server();
     s.ok_stdin(

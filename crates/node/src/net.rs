@@ -103,6 +103,8 @@ struct Pool {
     reserved: Vec<u32>,
     state_file: PathBuf,
     used: Mutex<BTreeMap<String, Ipv4Addr>>,
+    /// The offset handed out last.
+    last: std::sync::atomic::AtomicU32,
 }
 
 impl Pool {
@@ -118,6 +120,12 @@ impl Pool {
             bits,
             reserved,
             state_file,
+            last: std::sync::atomic::AtomicU32::new(
+                used.values()
+                    .map(|ip| u32::from(*ip).wrapping_sub(base))
+                    .max()
+                    .unwrap_or(0),
+            ),
             used: Mutex::new(used),
         }
     }
@@ -144,7 +152,14 @@ impl Pool {
             return Ok(*ip);
         }
         let taken: std::collections::BTreeSet<Ipv4Addr> = used.values().copied().collect();
-        for off in 1..(1u32 << self.bits) {
+        // Round robin from the last address handed out, as host-local IPAM
+        // does: an address just freed is reused last, so stale ARP entries,
+        // conntrack state or pooled router connections to the old pod cannot
+        // reach the new one.
+        let size = 1u32 << self.bits;
+        let start = self.last.load(std::sync::atomic::Ordering::Relaxed);
+        for i in 1..size {
+            let off = (start + i) % size;
             let ip = Ipv4Addr::from(self.base + off);
             // Avoid .0 and .255 so no tool mistakes a pod for a network or broadcast address.
             let last = ip.octets()[3];
@@ -152,6 +167,7 @@ impl Pool {
                 continue;
             }
             used.insert(uid.to_string(), ip);
+            self.last.store(off, std::sync::atomic::Ordering::Relaxed);
             save_json(&self.state_file, &*used);
             return Ok(ip);
         }
@@ -410,8 +426,14 @@ impl PodNetwork for Namespaces {
     }
 
     fn teardown(&self, uid: &str) {
-        if let Some(addr) = self.pool.release(uid) {
+        // The address goes back to the pool only after its namespace is gone:
+        // released first, it could be handed to a new pod whose setup finds
+        // the old namespace still there, adopts it, and then loses it to this
+        // teardown (the new pod's restarts fail with "Cannot open network
+        // namespace" and a rollout stalls).
+        if let Some(addr) = self.pool.get(uid) {
             self.destroy(addr);
+            self.pool.release(uid);
         }
     }
 
@@ -545,6 +567,10 @@ mod tests {
         let again = Loopback::open(a.path()).expect("again");
         assert_eq!(again.setup("u1").expect("u1").ip, ip1);
         again.teardown("u1");
-        assert_eq!(again.setup("u3").expect("u3").ip, ip1);
+        // A freed address is handed out again only after the others.
+        let ip3 = again.setup("u3").expect("u3").ip;
+        assert_ne!(ip3, ip1);
+        assert_ne!(ip3, ip2);
+        assert_eq!(u32::from(ip3), u32::from(ip2) + 1);
     }
 }
