@@ -364,10 +364,6 @@ fn seed_003_ramped_grows_then_converges() {
 
 /// Seed 001, chapter 9: rolling update, change causes in history, undo to a
 /// revision, pause/resume and restart.
-// Ignored while an intermittent stall is investigated: sometimes a new pod's
-// readiness probes time out for ~45-60 s (first seen with the host's
-// neighbour cache naming a previous pod's MAC for a reused IP; the node agent
-// now deletes that entry, yet a stall still reproduced once).
 #[test]
 fn seed_001_rolling_update_history_undo_pause_restart() {
     let s = server();
@@ -499,6 +495,33 @@ fn seed_000_deployment_self_heals() {
 /// down, `rollout status` reports the missed deadline, `rollout undo` heals.
 #[test]
 fn stalled_rollout_exceeds_progress_deadline_and_undo_recovers() {
+    stalled_rollout("{name: DEMO_READY, value: \"false\"}", |p| {
+        let st = &p["status"]["containerStatuses"][0];
+        (st["state"]["running"].is_object() && st["ready"] == false && st["restartCount"] == 0)
+            .then(|| st.to_string())
+    });
+}
+
+/// A version that crash-loops (the demo app exits at once on a malformed
+/// setting) stalls the same way.
+#[test]
+fn crash_looping_rollout_exceeds_progress_deadline_and_undo_recovers() {
+    stalled_rollout(
+        "{name: DEMO_START_DELAY_MS, value: \"not-a-number\"}",
+        |p| {
+            let st = &p["status"]["containerStatuses"][0];
+            let restarts = st["restartCount"].as_i64().unwrap_or(0);
+            let waiting = st["state"]["waiting"]["reason"].as_str().unwrap_or("");
+            let exit = st["lastState"]["terminated"]["exitCode"].as_i64();
+            (restarts >= 1 && waiting == "CrashLoopBackOff" && exit.is_some_and(|c| c != 0))
+                .then(|| st.to_string())
+        },
+    );
+}
+
+/// Roll out v2 with `broken_env`; `new_pod_evidence` must hold (return
+/// Some) for some new pod once the deadline passed.
+fn stalled_rollout(broken_env: &str, new_pod_evidence: impl Fn(&Value) -> Option<String>) {
     let s = server();
     let spec = "  progressDeadlineSeconds: 10\n  strategy:\n    type: RollingUpdate\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n";
     s.ok_stdin(
@@ -511,7 +534,7 @@ fn stalled_rollout_exceeds_progress_deadline_and_undo_recovers() {
 
     s.ok_stdin(
         &["apply", "-f", "-"],
-        &deploy_yaml("web", 3, "v2", spec, "{name: DEMO_READY, value: \"false\"}"),
+        &deploy_yaml("web", 3, "v2", spec, broken_env),
     );
     let mut cmd = s.kubectl_cmd();
     cmd.args(["rollout", "status", "deployment/web", "--timeout=60s"]);
@@ -532,10 +555,19 @@ fn stalled_rollout_exceeds_progress_deadline_and_undo_recovers() {
         .collect();
     assert_eq!(v1.len(), 3, "{v1:?}");
     assert!(v1.iter().all(|n| old.contains(n)), "{v1:?} vs {old:?}");
-    assert!(ps
+    let new: Vec<&Value> = ps
         .iter()
         .filter(|p| image(p) == "slipway/demo:v2")
-        .all(|p| !ready(p)));
+        .collect();
+    assert_eq!(new.len(), 1, "maxSurge 1 allows one new pod");
+    assert!(new.iter().all(|p| !ready(p)));
+    let evidence = wait_for("new pod shows its failure", Duration::from_secs(30), || {
+        pods(&s, "web")
+            .iter()
+            .filter(|p| image(p) == "slipway/demo:v2")
+            .find_map(&new_pod_evidence)
+    });
+    eprintln!("new pod: {evidence}");
     let d = s.get_json(&["deployment", "web"]);
     let progressing = d["status"]["conditions"]
         .as_array()
@@ -553,4 +585,136 @@ fn stalled_rollout_exceeds_progress_deadline_and_undo_recovers() {
     assert!(status.contains("successfully rolled out"), "{status}");
     wait_ready(&s, "web", 3, "slipway/demo:v1");
     assert_eq!(active_replicasets(&s, "web").len(), 1);
+}
+
+/// Issue 4 item 4: RollingUpdate rollouts of 1, 3, 4 and 10 replicas under
+/// integer and percentage settings, all at once on one server. A pod watch
+/// per Deployment checks every observed state once the rollout started from
+/// a complete one: live pods ≤ replicas + maxSurge and available (ready, not
+/// terminating) ≥ replicas − maxUnavailable; at the end the rollout is
+/// complete with exactly one active ReplicaSet.
+#[test]
+fn rolling_update_bounds_hold_at_every_observed_moment() {
+    // (name, replicas, maxSurge, maxUnavailable, resolved surge, resolved unavailable)
+    // Upstream resolution: surge rounds up, unavailable rounds down.
+    let cases: [(&str, u32, &str, &str, usize, usize); 7] = [
+        ("r1", 1, "25%", "25%", 1, 0),
+        ("r3a", 3, "1", "0", 1, 0),
+        ("r3b", 3, "0", "1", 0, 1),
+        ("r4", 4, "50%", "25%", 2, 1),
+        ("r10a", 10, "25%", "25%", 3, 2),
+        ("r10b", 10, "30%", "0", 3, 0),
+        ("r10c", 10, "0", "20%", 0, 2),
+    ];
+    let s = server();
+    let yaml = |name: &str, replicas: u32, surge: &str, unavail: &str, tag: &str| {
+        let q = |v: &str| {
+            if v.ends_with('%') {
+                format!("\"{v}\"")
+            } else {
+                v.to_string()
+            }
+        };
+        let spec = format!(
+            "  strategy:\n    type: RollingUpdate\n    rollingUpdate: {{maxSurge: {}, maxUnavailable: {}}}\n",
+            q(surge),
+            q(unavail)
+        );
+        deploy_yaml(name, replicas, tag, &spec, "")
+    };
+    let all_v1: String = cases
+        .iter()
+        .map(|(n, r, su, un, _, _)| yaml(n, *r, su, un, "v1"))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    s.ok_stdin(&["apply", "-f", "-"], &all_v1);
+    for (n, r, ..) in cases {
+        wait_ready(&s, n, r as usize, "slipway/demo:v1");
+        rollout_status(&s, n);
+    }
+
+    let watches: Vec<(&str, PodWatch)> = cases
+        .iter()
+        .map(|&(n, r, _, _, surge, unavail)| {
+            let replicas = r as usize;
+            // The watch starts by listing the pods one event at a time: check
+            // from the first moment the complete v1 state has been seen.
+            let armed = std::sync::atomic::AtomicBool::new(false);
+            let w = PodWatch::start(&s, n, move |state| {
+                let live: Vec<&Value> = state.values().filter(|p| !terminating(p)).collect();
+                let available = live.iter().filter(|p| ready(p)).count();
+                if !armed.load(std::sync::atomic::Ordering::Relaxed) {
+                    if available < replicas {
+                        return None;
+                    }
+                    armed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                let summary = || {
+                    state
+                        .values()
+                        .map(|p| {
+                            format!("{}:{}:{}:{}", name(p), image(p), ready(p), terminating(p))
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                if live.len() > replicas + surge {
+                    return Some(format!(
+                        "{} live pods > {replicas} + {surge}: {}",
+                        live.len(),
+                        summary()
+                    ));
+                }
+                if available + unavail < replicas {
+                    return Some(format!(
+                        "{available} available < {replicas} - {unavail}: {}",
+                        summary()
+                    ));
+                }
+                None
+            });
+            (n, w)
+        })
+        .collect();
+    // The watches first list the complete v1 state.
+    for (n, w) in &watches {
+        let r = cases.iter().find(|c| c.0 == *n).map(|c| c.1).unwrap_or(0) as usize;
+        wait_for(
+            &format!("{n} watch listed"),
+            Duration::from_secs(30),
+            || (w.events() >= r).then_some(()),
+        );
+    }
+
+    let all_v2: String = cases
+        .iter()
+        .map(|(n, r, su, un, _, _)| yaml(n, *r, su, un, "v2"))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    s.ok_stdin(&["apply", "-f", "-"], &all_v2);
+    for (n, r, ..) in cases {
+        let status = s.ok(&[
+            "rollout",
+            "status",
+            &format!("deployment/{n}"),
+            "--timeout=120s",
+        ]);
+        assert!(status.contains("successfully rolled out"), "{n}: {status}");
+        wait_ready(&s, n, r as usize, "slipway/demo:v2");
+        let active = active_replicasets(&s, n);
+        assert_eq!(active.len(), 1, "{n}: {active:?}");
+        assert_eq!(active[0].1, i64::from(r), "{n}: {active:?}");
+    }
+    for (n, w) in watches {
+        // Listing r pods, then for every replaced pod at least: old marked
+        // terminating and deleted, new added, running, ready.
+        let r = cases.iter().find(|c| c.0 == n).map(|c| c.1).unwrap_or(0) as usize;
+        wait_for(
+            &format!("{n} watch saw the rollout"),
+            Duration::from_secs(30),
+            || (w.events() >= 4 * r).then_some(()),
+        );
+        let violations = w.finish();
+        assert!(violations.is_empty(), "{n}: {violations:#?}");
+    }
 }
