@@ -29,10 +29,10 @@ pub struct ApiBench {
     watch_writes: usize,
 }
 
-struct Server {
-    child: std::process::Child,
+pub(crate) struct Server {
+    pub(crate) child: std::process::Child,
     _dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
 }
 
 impl Drop for Server {
@@ -42,14 +42,14 @@ impl Drop for Server {
     }
 }
 
-fn rss_kb(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kb(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -69,7 +69,7 @@ fn report(name: &str, clients: usize, wall: Duration, mut lat: Vec<Duration>) {
     );
 }
 
-async fn start() -> Result<(Server, Duration)> {
+pub(crate) async fn start() -> Result<(Server, Duration)> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     let exe = std::env::current_exe()?;
@@ -95,7 +95,7 @@ async fn start() -> Result<(Server, Duration)> {
     Ok((server, t0.elapsed()))
 }
 
-async fn client(kc: &std::path::Path) -> Result<Client> {
+pub(crate) async fn client(kc: &std::path::Path) -> Result<Client> {
     let kc = Kubeconfig::read_from(kc)?;
     let cfg = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
     Ok(Client::try_from(cfg)?)

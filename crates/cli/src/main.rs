@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_pods;
+mod bench_rollout;
 mod demo;
 
 #[derive(Parser)]
@@ -40,6 +42,10 @@ enum Command {
 enum BenchCommand {
     /// API server: create/get/update/list throughput and latency, watch delivery, RSS, start-up.
     Api(bench::ApiBench),
+    /// Pods: start-up latency (100 at once), how many this machine holds Ready, memory per pod.
+    Pods(bench_pods::PodsBench),
+    /// Deployments: rolling-update wall time against the readiness minimum, controller reaction latency.
+    Rollout(bench_rollout::RolloutBench),
 }
 
 #[derive(Parser)]
@@ -50,9 +56,13 @@ struct UpArgs {
     /// Address of the API server; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
-    /// Range ClusterIPs are allocated from.
-    #[arg(long, default_value = "10.96.0.0/16")]
-    service_cidr: String,
+    /// Range ClusterIPs are allocated from (default: a /20 of 10.96.0.0/12 of
+    /// this data dir's own, or of 127.96.0.0/12 without pod namespaces).
+    #[arg(long)]
+    service_cidr: Option<String>,
+    /// Where the router serves Prometheus metrics; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    router_metrics: SocketAddr,
     /// Range NodePorts are allocated from.
     #[arg(long, default_value = "30000-32767")]
     node_port_range: String,
@@ -137,6 +147,18 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             rt.block_on(bench::api(args))
         }
+        Command::Bench(BenchCommand::Pods(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(bench_pods::pods(args))
+        }
+        Command::Bench(BenchCommand::Rollout(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(bench_rollout::rollout(args))
+        }
         Command::DemoApp => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -174,8 +196,25 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "slipway".to_string())
     });
+    let mode = match args.pod_network.as_str() {
+        "auto" => node::NetworkMode::Auto,
+        "namespaces" => node::NetworkMode::Namespaces,
+        "loopback" => node::NetworkMode::Loopback,
+        other => anyhow::bail!("--pod-network must be auto, namespaces or loopback, not {other}"),
+    };
+    // Service addresses must be local to this machine before the router
+    // binds them, and reachable from pods through the bridge.
+    let mut svc_net = node::net::ServiceNetwork::open(&data_dir, node::net::uses_namespaces(mode))
+        .context("claiming Service address ranges")?;
+    if let Some(cidr) = &args.service_cidr {
+        svc_net.add_route(cidr).context("routing --service-cidr")?;
+    }
+    let lb_range: controllers::loadbalancer::Ipv4Range = svc_net
+        .load_balancer_cidr
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     let mut cfg = apiserver::Config::new(data_dir.clone(), args.listen);
-    cfg.service_cidr = args.service_cidr;
+    cfg.service_cidr = svc_net.service_cidr.clone();
     cfg.node_port_range = args.node_port_range;
     cfg.watch_history = args.watch_history;
     let started = std::time::Instant::now();
@@ -196,13 +235,30 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let controllers = tokio::spawn(controllers::run(client.clone(), stopped(stop_rx.clone())));
-    let mode = match args.pod_network.as_str() {
-        "auto" => node::NetworkMode::Auto,
-        "namespaces" => node::NetworkMode::Namespaces,
-        "loopback" => node::NetworkMode::Loopback,
-        other => anyhow::bail!("--pod-network must be auto, namespaces or loopback, not {other}"),
-    };
+    let controllers = tokio::spawn(controllers::run_with(
+        client.clone(),
+        controllers::Options {
+            load_balancer_range: Some(lb_range),
+        },
+        stopped(stop_rx.clone()),
+    ));
+    let router = router::start(
+        client.clone(),
+        router::RouterConfig {
+            metrics_addr: Some(args.router_metrics),
+            ..router::RouterConfig::default()
+        },
+    )
+    .await
+    .context("starting the router")?;
+    if let Some(addr) = router.metrics_addr() {
+        println!("router metrics at http://{addr}/metrics");
+    }
+    tracing::info!(
+        service_cidr = %svc_net.service_cidr,
+        load_balancer_cidr = %svc_net.load_balancer_cidr,
+        "router serving"
+    );
     let node_cfg = node::NodeConfig {
         node_name,
         data_dir: data_dir.join("node"),
@@ -224,8 +280,10 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     // Pods stop before the controllers, so nothing replaces them meanwhile.
     node.shutdown().await;
+    router.shutdown().await;
     let _ = stop_tx.send(true);
     let _ = controllers.await;
     running.shutdown().await;
+    svc_net.shutdown();
     Ok(())
 }

@@ -19,6 +19,8 @@
 //!   a pure planner and a kube-rs adapter.
 //! * [`endpointslice`]: EndpointSlices and core/v1 Endpoints for every
 //!   Service with a selector.
+//! * [`loadbalancer`]: an address of its own for every LoadBalancer
+//!   Service, from [`Options::load_balancer_range`] (only with [`run_with`]).
 //!
 //! Errors inside one controller are logged and retried; a controller whose
 //! loop ends (e.g. discovery failed at start-up) is restarted after a pause.
@@ -28,6 +30,7 @@ pub mod deployment;
 pub mod endpointslice;
 pub mod events;
 pub mod gc;
+pub mod loadbalancer;
 pub mod replicaset;
 
 use std::future::Future;
@@ -36,9 +39,26 @@ use std::time::Duration;
 /// Pause before restarting a controller whose loop ended.
 const RESTART_DELAY: Duration = Duration::from_secs(2);
 
+/// What `slipway up` configures beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Where LoadBalancer Services get their addresses; `None` leaves them
+    /// pending, as on a cluster without a load-balancer implementation.
+    pub load_balancer_range: Option<loadbalancer::Ipv4Range>,
+}
+
 /// Run every controller until `shutdown` resolves. Errors inside one
 /// controller are logged and retried, never fatal.
 pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send + 'static) {
+    run_with(client, Options::default(), shutdown).await
+}
+
+/// [`run`] with [`Options`].
+pub async fn run_with(
+    client: kube::Client,
+    opts: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
     let rs = supervise("replicaset", || {
         let c = client.clone();
         async move {
@@ -61,9 +81,24 @@ pub async fn run(client: kube::Client, shutdown: impl Future<Output = ()> + Send
             Ok::<(), gc::Error>(())
         }
     });
+    let lb = async {
+        match opts.load_balancer_range {
+            Some(range) => {
+                supervise("loadbalancer", || {
+                    let c = client.clone();
+                    async move {
+                        loadbalancer::run(c, range).await;
+                        Ok::<(), gc::Error>(())
+                    }
+                })
+                .await
+            }
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = shutdown => {}
-        _ = async { tokio::join!(rs, gc, deploy, eps) } => {}
+        _ = async { tokio::join!(rs, gc, deploy, eps, lb) } => {}
     }
 }
 

@@ -453,6 +453,78 @@ impl PodNetwork for Namespaces {
     }
 }
 
+// === service addresses ===
+
+/// Where this instance's Service addresses live: a ClusterIP range and a
+/// LoadBalancer range, both claimed per data dir like the pod CIDR so two
+/// instances never share an address. As root both are `local` routes on
+/// `lo`, so the router can bind any address in them and pods reach them
+/// through the bridge gateway; otherwise they lie inside 127.0.0.0/8, which
+/// Linux already treats as local.
+#[derive(Debug, Clone)]
+pub struct ServiceNetwork {
+    /// The ClusterIP range (a /20).
+    pub service_cidr: String,
+    /// The LoadBalancer address range (a /24).
+    pub load_balancer_cidr: String,
+    routes: bool,
+}
+
+/// Service ranges: block b of 256 is base + b·4096 (/20) for ClusterIPs
+/// and base + b·256 (/24) for LoadBalancer addresses.
+const SVC_BLOCKS: u32 = 256;
+
+impl ServiceNetwork {
+    /// Claim this data dir's Service ranges; with `routed` (root with pod
+    /// namespaces) install their local routes.
+    pub fn open(data_dir: &Path, routed: bool) -> Result<ServiceNetwork, NetError> {
+        let block = block_for(data_dir, "svc", 0, SVC_BLOCKS)?;
+        let (svc_base, lb_base) = if routed {
+            (Ipv4Addr::new(10, 96, 0, 0), Ipv4Addr::new(10, 112, 0, 0))
+        } else {
+            (Ipv4Addr::new(127, 96, 0, 0), Ipv4Addr::new(127, 112, 0, 0))
+        };
+        let n = ServiceNetwork {
+            service_cidr: format!("{}/20", Ipv4Addr::from(u32::from(svc_base) + (block << 12))),
+            load_balancer_cidr: format!("{}/24", Ipv4Addr::from(u32::from(lb_base) + (block << 8))),
+            routes: routed,
+        };
+        if routed {
+            for cidr in [&n.service_cidr, &n.load_balancer_cidr] {
+                ip(&["route", "replace", "local", cidr, "dev", "lo"])?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Make an explicitly configured ClusterIP range local too.
+    pub fn add_route(&mut self, cidr: &str) -> Result<(), NetError> {
+        if self.routes {
+            ip(&["route", "replace", "local", cidr, "dev", "lo"])?;
+        }
+        self.service_cidr = cidr.to_string();
+        Ok(())
+    }
+
+    /// Remove the routes (a clean stop).
+    pub fn shutdown(&self) {
+        if self.routes {
+            for cidr in [&self.service_cidr, &self.load_balancer_cidr] {
+                let _ = ip(&["route", "del", "local", cidr, "dev", "lo"]);
+            }
+        }
+    }
+}
+
+/// Whether `mode` will give pods network namespaces on this machine.
+pub fn uses_namespaces(mode: NetworkMode) -> bool {
+    match mode {
+        NetworkMode::Loopback => false,
+        NetworkMode::Namespaces => true,
+        NetworkMode::Auto => namespaces_available(),
+    }
+}
+
 // === block claims ===
 
 /// This data dir's block for a mode: the recorded one while it is still
