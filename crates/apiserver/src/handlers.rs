@@ -99,16 +99,72 @@ async fn route(
         ("GET", true, None) | ("GET", true, Some("status")) => get(state, &target, headers),
         ("GET", true, Some("scale")) => get_scale(state, &target),
         ("GET", true, Some("log")) => crate::logs::serve(state, &target, q).await,
-        ("POST", false, None) => create(state, &target, q, headers, body).await,
+        ("POST", false, None) => {
+            service_barrier(
+                state,
+                &target,
+                create(state, &target, q, headers, body).await,
+            )
+            .await
+        }
         ("POST", true, Some("binding")) => bind(state, &target, body).await,
-        ("PUT", true, _) => update(state, &target, q, headers, body).await,
-        ("PATCH", true, _) => patch(state, &target, q, headers, body).await,
+        ("PUT", true, _) => {
+            service_barrier(
+                state,
+                &target,
+                update(state, &target, q, headers, body).await,
+            )
+            .await
+        }
+        ("PATCH", true, _) => {
+            service_barrier(
+                state,
+                &target,
+                patch(state, &target, q, headers, body).await,
+            )
+            .await
+        }
         ("DELETE", true, None) => delete(state, &target, q, body).await,
         ("DELETE", false, None) => delete_collection(state, &target, q, body).await,
         _ => Err(ApiError::method_not_allowed(
             "the server does not allow this method on the requested resource",
         )),
     }
+}
+
+/// Hold the answer to a successful Service write until the installed
+/// [`crate::WriteBarrier`] has seen it (its resourceVersion is read back
+/// from the answer, which is small for a Service).
+async fn service_barrier(
+    state: &Arc<ApiState>,
+    target: &Target,
+    result: ApiResult<Response<Body>>,
+) -> ApiResult<Response<Body>> {
+    let Some(barrier) = state.write_barrier.get() else {
+        return result;
+    };
+    let response = result?;
+    if !target.resource.group.is_empty()
+        || target.resource.plural != "services"
+        || !response.status().is_success()
+    {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => return Err(ApiError::internal(format!("reading a response: {e}"))),
+    };
+    let rv = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+        v["metadata"]["resourceVersion"]
+            .as_str()?
+            .parse::<u64>()
+            .ok()
+    });
+    if let Some(rv) = rv {
+        barrier.service_written(rv).await;
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 // === reads ===

@@ -44,6 +44,22 @@ pub struct ApiState {
     pub alloc: tokio::sync::Mutex<()>,
     /// `host:port` clients reach us at.
     pub advertise: String,
+    /// Set once by the embedder: what a Service write waits for before it
+    /// is answered (see [`WriteBarrier`]).
+    pub write_barrier: std::sync::OnceLock<Arc<dyn WriteBarrier>>,
+}
+
+/// Something an acknowledged write must already be visible in. `slipway up`
+/// installs its router here so that when `kubectl patch svc` returns, the
+/// router already routes by the new selector: a blue/green switch is in
+/// effect for every request sent after the acknowledgement. Bounded by the
+/// implementation's own timeout; a barrier never fails a write.
+pub trait WriteBarrier: Send + Sync {
+    /// A Service write committed at `resource_version`.
+    fn service_written(
+        &self,
+        resource_version: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 }
 
 /// How to run the API server.
@@ -146,6 +162,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         net,
         alloc: tokio::sync::Mutex::new(()),
         advertise: advertise.clone(),
+        write_barrier: std::sync::OnceLock::new(),
     });
     bootstrap(&state, addr.port()).await?;
 

@@ -251,6 +251,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     )
     .await
     .context("starting the router")?;
+    // `kubectl patch svc` returns once the router routes by the new spec.
+    let _ = running
+        .state
+        .write_barrier
+        .set(std::sync::Arc::new(RouterBarrier(router.service_barrier())));
     if let Some(addr) = router.metrics_addr() {
         println!("router metrics at http://{addr}/metrics");
     }
@@ -286,4 +291,28 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     running.shutdown().await;
     svc_net.shutdown();
     Ok(())
+}
+
+/// The router as the API server's write barrier for Services.
+struct RouterBarrier(router::ServiceBarrier);
+
+/// How long an acknowledged Service write may wait for the router. It
+/// normally takes a millisecond; a router that is stuck must not hold
+/// kubectl hostage.
+const ROUTER_BARRIER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl apiserver::WriteBarrier for RouterBarrier {
+    fn service_written(
+        &self,
+        resource_version: u64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            if !self.0.wait(resource_version, ROUTER_BARRIER_TIMEOUT).await {
+                tracing::warn!(
+                    resource_version,
+                    "router did not apply a Service write within 1 s"
+                );
+            }
+        })
+    }
 }

@@ -45,6 +45,13 @@ pub struct BuildOptions {
     pub gateway_class: Option<String>,
     /// The cluster DNS domain, stripped from Istio host names.
     pub cluster_domain: String,
+    /// Take the endpoints of Services with a selector straight from the
+    /// Pods given to the builder (with the EndpointSlice controller's rules:
+    /// ready = Ready and not terminating, serving = Ready) instead of from
+    /// EndpointSlices. A selector change or a pod's readiness then takes
+    /// effect with that one object's event, without waiting for the slices
+    /// to be rewritten. Selector-less Services still use their slices.
+    pub endpoints_from_pods: bool,
 }
 
 /// An object the builder could not take.
@@ -75,7 +82,7 @@ pub struct SnapshotBuilder {
     opts: BuildOptions,
     services: Vec<(ObjectRef, k8s::Object<k8s::ServiceSpec, k8s::ServiceStatus>)>,
     slices: Vec<(String, k8s::EndpointSlice)>,
-    pods: HashMap<ObjectRef, BTreeMap<String, String>>,
+    pods: HashMap<ObjectRef, k8s::Pod>,
     gateways: Vec<(ObjectRef, k8s::Object<k8s::GatewaySpec>)>,
     http_routes: Vec<(ObjectRef, k8s::Object<k8s::HttpRouteSpec>)>,
     grants: Vec<(String, k8s::Object<k8s::ReferenceGrantSpec>)>,
@@ -92,6 +99,7 @@ impl Default for BuildOptions {
             sticky_cookie: DEFAULT_STICKY_COOKIE.to_string(),
             gateway_class: None,
             cluster_domain: "cluster.local".to_string(),
+            endpoints_from_pods: false,
         }
     }
 }
@@ -160,8 +168,13 @@ impl SnapshotBuilder {
             }
             ("", "Pod") => {
                 let pod: k8s::Pod = decode(object, kind)?;
-                let name = ObjectRef::new(namespace_of(&pod.metadata), pod.metadata.name.clone());
-                self.pods.insert(name, pod.metadata.labels);
+                let ns = pod
+                    .metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into());
+                let name = ObjectRef::new(ns, pod.metadata.name.clone());
+                self.pods.insert(name, pod);
             }
             ("discovery.k8s.io", "EndpointSlice") => {
                 let slice: k8s::EndpointSlice = decode(object, kind)?;
@@ -218,8 +231,23 @@ impl SnapshotBuilder {
             grants: std::mem::take(&mut self.grants),
             warnings: Vec::new(),
         };
+        let selectors = if self.opts.endpoints_from_pods {
+            self.services
+                .iter()
+                .filter_map(|(name, svc)| {
+                    let sel = svc.spec.selector.clone()?;
+                    (svc.spec.cluster_ip.as_deref() != Some("None") && !sel.is_empty())
+                        .then(|| (name.clone(), sel, svc.spec.ports.clone()))
+                })
+                .collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        };
         b.index_services(std::mem::take(&mut self.services));
-        b.index_endpoints(&self.slices, &self.pods);
+        let from_pods: std::collections::HashSet<ObjectRef> =
+            selectors.iter().map(|(n, ..)| n.clone()).collect();
+        b.index_endpoints(&self.slices, &self.pods, &from_pods);
+        b.index_pod_endpoints(&selectors, &self.pods);
         b.destination_rules = std::mem::take(&mut self.destination_rules)
             .into_iter()
             .map(|(ns, dr)| (b.resolve_istio_host(&dr.spec.host, &ns), dr))
@@ -387,15 +415,98 @@ impl Build {
         }
     }
 
+    /// Endpoints of Services with a selector, from the Pods it selects
+    /// (see [`BuildOptions::endpoints_from_pods`]). Pods without an IP or
+    /// that finished are left out; a named targetPort a pod does not have
+    /// leaves that pod out of that port, as the EndpointSlice controller does.
+    fn index_pod_endpoints(
+        &mut self,
+        selectors: &[(ObjectRef, BTreeMap<String, String>, Vec<k8s::ServicePort>)],
+        pods: &HashMap<ObjectRef, k8s::Pod>,
+    ) {
+        for (service, selector, ports) in selectors {
+            let by_port = self.endpoints.entry(service.clone()).or_default();
+            let mut selected: Vec<&k8s::Pod> = pods
+                .iter()
+                .filter(|(name, pod)| {
+                    name.namespace == service.namespace
+                        && selector
+                            .iter()
+                            .all(|(k, v)| pod.metadata.labels.get(k) == Some(v))
+                        && !matches!(
+                            pod.status.phase.as_deref(),
+                            Some("Succeeded") | Some("Failed")
+                        )
+                })
+                .map(|(_, pod)| pod)
+                .collect();
+            selected.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            for sp in ports {
+                let list = by_port
+                    .entry(sp.name.clone().unwrap_or_default())
+                    .or_default();
+                for pod in &selected {
+                    let Some(address) = pod
+                        .status
+                        .pod_ip
+                        .as_deref()
+                        .and_then(|ip| ip.parse::<IpAddr>().ok())
+                    else {
+                        continue;
+                    };
+                    let number = match &sp.target_port {
+                        None => Some(sp.port),
+                        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                        Some(Value::String(name)) => match name.parse::<u16>() {
+                            Ok(n) => Some(n),
+                            Err(_) => pod
+                                .spec
+                                .containers
+                                .iter()
+                                .flat_map(|c| &c.ports)
+                                .find(|p| p.name.as_deref() == Some(name.as_str()))
+                                .map(|p| p.container_port),
+                        },
+                        Some(_) => None,
+                    };
+                    let Some(port) = number.filter(|p| *p != 0) else {
+                        continue;
+                    };
+                    let serving = pod
+                        .status
+                        .conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True");
+                    let terminating = pod.metadata.deletion_timestamp.is_some();
+                    list.push(Endpoint {
+                        address,
+                        port,
+                        ready: serving && !terminating,
+                        serving,
+                        terminating,
+                        pod: Some(pod.metadata.name.clone()),
+                        node_name: pod.spec.node_name.clone(),
+                        labels: pod.metadata.labels.clone(),
+                    });
+                }
+                list.sort_by_key(|e| (e.address, e.port));
+            }
+        }
+    }
+
     fn index_endpoints(
         &mut self,
         slices: &[(String, k8s::EndpointSlice)],
-        pods: &HashMap<ObjectRef, BTreeMap<String, String>>,
+        pods: &HashMap<ObjectRef, k8s::Pod>,
+        from_pods: &std::collections::HashSet<ObjectRef>,
     ) {
         for (namespace, slice) in slices {
             let Some(service) = slice.metadata.labels.get(SERVICE_NAME_LABEL) else {
                 continue;
             };
+            if from_pods.contains(&ObjectRef::new(namespace.clone(), service.clone())) {
+                continue;
+            }
             if slice.address_type == "FQDN" {
                 continue;
             }
@@ -422,7 +533,7 @@ impl Build {
                             let ns = t.namespace.clone().unwrap_or_else(|| namespace.clone());
                             pods.get(&ObjectRef::new(ns, t.name.clone()))
                         })
-                        .cloned()
+                        .map(|p| p.metadata.labels.clone())
                         .unwrap_or_default();
                     let endpoint = Endpoint {
                         address,

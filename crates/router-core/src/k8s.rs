@@ -42,6 +42,8 @@ pub(crate) struct ServiceSpec {
     pub ports: Vec<ServicePort>,
     pub session_affinity: Option<String>,
     pub session_affinity_config: Option<SessionAffinityConfig>,
+    /// `None` (absent) means the Service's endpoints are managed by hand.
+    pub selector: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -52,6 +54,8 @@ pub(crate) struct ServicePort {
     pub protocol: Option<String>,
     pub app_protocol: Option<String>,
     pub node_port: Option<u16>,
+    /// A number or a container port name; absent means `port`.
+    pub target_port: Option<Value>,
 }
 
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -128,12 +132,60 @@ pub(crate) struct SlicePort {
     pub port: Option<u16>,
 }
 
-// === core/v1 Pod (labels only) ===
+// === core/v1 Pod ===
 
 #[derive(Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub(crate) struct Pod {
-    pub metadata: Meta,
+    pub metadata: PodMeta,
+    pub spec: PodSpec,
+    pub status: PodStatus,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct PodMeta {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub deletion_timestamp: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct PodSpec {
+    pub node_name: Option<String>,
+    pub containers: Vec<Container>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct Container {
+    pub ports: Vec<ContainerPort>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ContainerPort {
+    pub name: Option<String>,
+    pub container_port: u16,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct PodStatus {
+    pub phase: Option<String>,
+    #[serde(rename = "podIP")]
+    pub pod_ip: Option<String>,
+    pub conditions: Vec<PodCondition>,
+}
+
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub(crate) struct PodCondition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
 }
 
 // === gateway.networking.k8s.io ===

@@ -104,7 +104,7 @@ pub struct RouterConfig {
 /// its tasks running until the runtime stops.
 pub struct RouterHandle {
     shared: Arc<Shared>,
-    applied: watch::Receiver<u64>,
+    applied: watch::Receiver<objects::Applied>,
     shutdown: watch::Sender<bool>,
     metrics_addr: Option<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
@@ -124,7 +124,10 @@ impl Default for RouterConfig {
             node_port_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             metrics_addr: None,
             gateway_address: None,
-            build: BuildOptions::default(),
+            build: BuildOptions {
+                endpoints_from_pods: true,
+                ..BuildOptions::default()
+            },
             max_idle_per_endpoint: 64,
             idle_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(2),
@@ -160,7 +163,7 @@ pub async fn start(client: kube::Client, cfg: RouterConfig) -> anyhow::Result<Ro
     let idle_timeout = cfg.idle_timeout;
     let shared = Arc::new(Shared::new(cfg, pool, shutdown_rx));
     let store = Arc::new(objects::Store::default());
-    let (applied_tx, applied_rx) = watch::channel(0u64);
+    let (applied_tx, applied_rx) = watch::channel(objects::Applied::default());
     let (built_tx, mut built_rx) = watch::channel(false);
 
     let mut tasks = objects::spawn_watchers(client, store.clone());
@@ -216,17 +219,39 @@ impl RouterHandle {
     /// listeners are reconciled). Kinds are watched on separate streams, so
     /// an older event of another kind may still be on its way.
     pub fn applied_resource_version(&self) -> u64 {
-        *self.applied.borrow()
+        self.applied.borrow().any
     }
 
     /// Waits until [`RouterHandle::applied_resource_version`] reaches `rv`;
     /// false on timeout.
     pub async fn wait_applied(&self, rv: u64, timeout: Duration) -> bool {
         let mut rx = self.applied.clone();
-        let reached = tokio::time::timeout(timeout, rx.wait_for(|v| *v >= rv))
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|v| v.any >= rv))
             .await
             .is_ok_and(|r| r.is_ok());
         reached
+    }
+
+    /// Waits until the Service write that produced resourceVersion `rv`
+    /// (and every earlier one) is in the live snapshot, listeners included;
+    /// false on timeout. Services arrive on one ordered stream, so unlike
+    /// [`RouterHandle::wait_applied`] this cannot be satisfied early by
+    /// events of other kinds. With endpoints taken from Pods, a selector
+    /// change is fully in effect when this returns.
+    pub async fn wait_service_applied(&self, rv: u64, timeout: Duration) -> bool {
+        let mut rx = self.applied.clone();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|v| v.services >= rv))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        reached
+    }
+
+    /// A handle that waits like [`RouterHandle::wait_service_applied`] and
+    /// outlives nothing: clone it into whatever must wait for the router.
+    pub fn service_barrier(&self) -> ServiceBarrier {
+        ServiceBarrier {
+            applied: self.applied.clone(),
+        }
     }
 
     /// Idle pooled connections to `endpoint` (diagnostics and tests).
@@ -291,4 +316,21 @@ fn metrics_response<B>(shared: &Shared, req: &Request<B>) -> Response<RespBody> 
         *resp.status_mut() = StatusCode::NOT_FOUND;
     }
     resp
+}
+
+/// See [`RouterHandle::service_barrier`].
+#[derive(Clone)]
+pub struct ServiceBarrier {
+    applied: watch::Receiver<objects::Applied>,
+}
+
+impl ServiceBarrier {
+    /// Waits until the Service write with resourceVersion `rv` is live;
+    /// false on timeout or when the router stopped.
+    pub async fn wait(&self, rv: u64, timeout: Duration) -> bool {
+        let mut rx = self.applied.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|v| v.services >= rv))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
 }

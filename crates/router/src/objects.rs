@@ -68,6 +68,9 @@ struct StoreInner {
     synced: Vec<Kind>,
     /// Highest resourceVersion of any event received.
     seen_rv: u64,
+    /// Highest resourceVersion of a Service event (one stream, so in order:
+    /// every Service write up to it has been received).
+    seen_service_rv: u64,
     /// An event changed something the snapshot reads.
     dirty: bool,
 }
@@ -104,7 +107,7 @@ impl Store {
                 g.init.insert(kind, HashMap::new());
             }
             Event::InitApply(obj) => {
-                g.note_rv(&obj);
+                g.note_rv(kind, &obj);
                 let (key, value) = normalize(kind, ar, obj);
                 g.init.entry(kind).or_default().insert(key, Arc::new(value));
             }
@@ -121,7 +124,7 @@ impl Store {
                 }
             }
             Event::Apply(obj) => {
-                g.note_rv(&obj);
+                g.note_rv(kind, &obj);
                 let (key, value) = normalize(kind, ar, obj);
                 let map = g.objects.entry(kind).or_default();
                 if map.get(&key).map(|v| **v != value).unwrap_or(true) {
@@ -130,7 +133,7 @@ impl Store {
                 }
             }
             Event::Delete(obj) => {
-                g.note_rv(&obj);
+                g.note_rv(kind, &obj);
                 let key = key_of(&obj);
                 if g.objects.entry(kind).or_default().remove(&key).is_some() {
                     g.dirty = true;
@@ -148,7 +151,7 @@ impl Store {
 }
 
 impl StoreInner {
-    fn note_rv(&mut self, obj: &DynamicObject) {
+    fn note_rv(&mut self, kind: Kind, obj: &DynamicObject) {
         if let Some(rv) = obj
             .metadata
             .resource_version
@@ -156,6 +159,16 @@ impl StoreInner {
             .and_then(|s| s.parse::<u64>().ok())
         {
             self.seen_rv = self.seen_rv.max(rv);
+            if kind == Kind::Service {
+                self.seen_service_rv = self.seen_service_rv.max(rv);
+            }
+        }
+    }
+
+    fn applied(&self) -> Applied {
+        Applied {
+            any: self.seen_rv,
+            services: self.seen_service_rv,
         }
     }
 
@@ -180,12 +193,35 @@ fn key_of(obj: &DynamicObject) -> Key {
     )
 }
 
+/// The resourceVersions whose effects are live, per what a caller can wait
+/// for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Applied {
+    /// Of any kind.
+    pub any: u64,
+    /// Of the Service stream.
+    pub services: u64,
+}
+
 /// The object as the snapshot builder reads it, without the fields that
 /// change on every write (so no-op updates are recognised): Pods shrink to
-/// their labels, everything else loses `resourceVersion` and `managedFields`.
+/// what endpoints are made of (labels, deletion, node, container ports, IP,
+/// phase and the Ready condition's status), everything else loses
+/// `resourceVersion` and `managedFields`.
 fn normalize(kind: Kind, ar: &ApiResource, mut obj: DynamicObject) -> (Key, Value) {
     let key = key_of(&obj);
     if kind == Kind::Pod {
+        let ready = obj.data["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+            .map(|c| c["status"].clone())
+            .unwrap_or(Value::Null);
+        let ports: Vec<Value> = obj.data["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| json!({"ports": c["ports"].clone()}))
+            .collect();
         let value = json!({
             "apiVersion": "v1",
             "kind": "Pod",
@@ -193,6 +229,16 @@ fn normalize(kind: Kind, ar: &ApiResource, mut obj: DynamicObject) -> (Key, Valu
                 "name": key.1,
                 "namespace": key.0,
                 "labels": obj.metadata.labels.take().unwrap_or_default(),
+                "deletionTimestamp": obj.metadata.deletion_timestamp.take(),
+            },
+            "spec": {
+                "nodeName": obj.data["spec"]["nodeName"].clone(),
+                "containers": ports,
+            },
+            "status": {
+                "phase": obj.data["status"]["phase"].clone(),
+                "podIP": obj.data["status"]["podIP"].clone(),
+                "conditions": if ready.is_null() { json!([]) } else { json!([{"type": "Ready", "status": ready}]) },
             }
         });
         return (key, value);
@@ -307,7 +353,7 @@ pub(crate) async fn rebuild_loop(
     shared: Arc<Shared>,
     store: Arc<Store>,
     opts: BuildOptions,
-    applied: watch::Sender<u64>,
+    applied: watch::Sender<Applied>,
     built: watch::Sender<bool>,
 ) {
     while !store.core_synced() {
@@ -320,16 +366,14 @@ pub(crate) async fn rebuild_loop(
             let mut g = store.lock();
             if g.dirty || first {
                 g.dirty = false;
-                Some((g.values(), g.seen_rv, g.has_routes()))
+                Some((g.values(), g.applied(), g.has_routes()))
             } else {
                 // Nothing to rebuild: every event seen is in effect.
-                let rv = g.seen_rv;
+                let rv = g.applied();
                 drop(g);
                 applied.send_if_modified(|cur| {
-                    let newer = rv > *cur;
-                    if newer {
-                        *cur = rv;
-                    }
+                    let newer = rv != *cur;
+                    *cur = rv;
                     newer
                 });
                 None
@@ -347,10 +391,8 @@ pub(crate) async fn rebuild_loop(
                 shared.install(snapshot.clone(), has_routes);
                 listeners.reconcile(&shared, &snapshot);
                 applied.send_if_modified(|cur| {
-                    let newer = rv > *cur;
-                    if newer {
-                        *cur = rv;
-                    }
+                    let newer = rv != *cur;
+                    *cur = rv;
                     newer
                 });
                 if first {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod load;
+
 /// Default bound for one kubectl invocation.
 pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -365,3 +365,123 @@ fn gateway_class_filter_and_snapshot_sharing() {
     let clone = snap.clone();
     assert!(std::sync::Arc::ptr_eq(&snap.inner, &clone.inner));
 }
+
+/// With `endpoints_from_pods`, a selector Service's endpoints come from the
+/// Pods it selects (the slices are ignored for it): ready = Ready and not
+/// terminating, serving = Ready; named target ports resolve per pod; pods
+/// without an IP, finished pods and pods of other namespaces are left out.
+#[test]
+fn endpoints_from_pods_follow_the_selector() {
+    let pod = |name: &str, ns: &str, labels: Value, ip: Option<&str>, ready: bool, extra: Value| {
+        let mut p = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"nodeName": "vm", "containers": [{"name": "c", "ports": [{"name": "web", "containerPort": 8080}]}]},
+            "status": {
+                "phase": "Running",
+                "podIP": ip,
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]
+            }
+        });
+        if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                if k == "deletionTimestamp" {
+                    p["metadata"][k] = v.clone();
+                } else if k == "phase" {
+                    p["status"][k] = v.clone();
+                }
+            }
+        }
+        p
+    };
+    let mut svc = act_service();
+    svc["spec"]["ports"][0]["targetPort"] = json!("web");
+    let v1 = json!({"app": "act-app", "version": "1.0"});
+    let objects = [
+        svc,
+        act_slice(),
+        pod(
+            "a",
+            "default",
+            v1.clone(),
+            Some("10.244.0.2"),
+            true,
+            json!({}),
+        ),
+        pod(
+            "b",
+            "default",
+            v1.clone(),
+            Some("10.244.0.3"),
+            false,
+            json!({}),
+        ),
+        pod(
+            "c",
+            "default",
+            v1.clone(),
+            Some("10.244.0.4"),
+            true,
+            json!({"deletionTimestamp": "2024-05-01T10:00:00Z"}),
+        ),
+        pod("d", "default", v1.clone(), None, true, json!({})),
+        pod(
+            "e",
+            "default",
+            v1.clone(),
+            Some("10.244.0.6"),
+            true,
+            json!({"phase": "Succeeded"}),
+        ),
+        pod(
+            "f",
+            "other",
+            v1.clone(),
+            Some("10.244.0.7"),
+            true,
+            json!({}),
+        ),
+        pod(
+            "g",
+            "default",
+            json!({"app": "act-app", "version": "2.0"}),
+            Some("10.244.0.8"),
+            true,
+            json!({}),
+        ),
+    ];
+    let mut builder = SnapshotBuilder::new(BuildOptions {
+        endpoints_from_pods: true,
+        ..BuildOptions::default()
+    });
+    for o in &objects {
+        builder.add(o).unwrap();
+    }
+    let snap = builder.build();
+    let backend = snap
+        .listener_backend(&ListenerId::service("default", "act", 80))
+        .unwrap();
+    let summary: Vec<String> = backend
+        .endpoints
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} ready={} serving={} terminating={}",
+                e.socket_addr(),
+                e.pod.as_deref().unwrap_or(""),
+                e.ready,
+                e.serving,
+                e.terminating
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "10.244.0.2:8080 a ready=true serving=true terminating=false",
+            "10.244.0.3:8080 b ready=false serving=false terminating=false",
+            "10.244.0.4:8080 c ready=false serving=true terminating=true",
+        ]
+    );
+}
