@@ -220,7 +220,7 @@ fn normalize(kind: Kind, ar: &ApiResource, mut obj: DynamicObject) -> (Key, Valu
             .as_array()
             .into_iter()
             .flatten()
-            .map(|c| json!({"ports": c["ports"].clone()}))
+            .map(|c| json!({"ports": c["ports"].as_array().cloned().unwrap_or_default()}))
             .collect();
         let value = json!({
             "apiVersion": "v1",
