@@ -223,3 +223,110 @@ fn pods_survive_a_kill_9_of_slipway() {
         );
     }
 }
+
+/// Issue 3 acceptance through kubectl: a pod with env from a ConfigMap, a
+/// Secret and the Downward API, a configMap volume and an emptyDir shared by
+/// two containers sees all of them at their mountPaths. Mount namespaces
+/// need root; without it volumes are reached through `SLIPWAY_VOLUME_<NAME>`
+/// (crates/node/tests/volumes.rs covers that), so this test says so and stops.
+#[test]
+fn pod_sees_env_sources_and_volumes() {
+    if !node::net::is_root() {
+        eprintln!("skipped: volumes at their mountPaths need root (mount namespaces)");
+        return;
+    }
+    let s = server();
+    s.ok(&[
+        "create",
+        "configmap",
+        "app-config",
+        "--from-literal=key=v1",
+        "--from-literal=greeting=hello",
+    ]);
+    s.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "app-secret",
+        "--from-literal=password=hunter2",
+    ]);
+    let pod = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: acceptance
+  labels: {app: demo, tier: web}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: config
+    configMap: {name: app-config}
+  - name: shared
+    emptyDir: {}
+  containers:
+  - name: app
+    image: slipway/demo:v1
+    command: ["sh", "-c"]
+    args:
+    - |
+      echo "env=$CM_KEY/$SEC_password/$PASSWORD/$POD_NAME/$POD_NAMESPACE/$NODE"
+      echo "ip=$POD_IP"
+      echo "config=$(cat /etc/config/key)/$(cat /etc/config/greeting)"
+      echo "from-app" > /var/shared/note
+      while [ ! -f /var/shared/reply ]; do sleep 0.1; done
+      echo "reply=$(cat /var/shared/reply)"
+      exec sleep 3600
+    env:
+    - name: CM_KEY
+      valueFrom: {configMapKeyRef: {name: app-config, key: key}}
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: app-secret, key: password}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: POD_NAMESPACE
+      valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    envFrom:
+    - secretRef: {name: app-secret}
+      prefix: SEC_
+    volumeMounts:
+    - {name: config, mountPath: /etc/config}
+    - {name: shared, mountPath: /var/shared}
+  - name: side
+    image: slipway/demo:v1
+    command: ["sh", "-c"]
+    args:
+    - |
+      while [ ! -f /shared/note ]; do sleep 0.1; done
+      echo "seen=$(cat /shared/note)"
+      echo "from-side" > /shared/reply
+      exec sleep 3600
+    volumeMounts:
+    - {name: shared, mountPath: /shared}
+"#;
+    s.ok_stdin(&["apply", "-f", "-"], pod);
+    let logs = wait_for(
+        "the app container's report",
+        Duration::from_secs(60),
+        || {
+            let out = s.kubectl(&["logs", "acceptance", "-c", "app"]).ok()?;
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            text.contains("reply=").then_some(text)
+        },
+    );
+    let p = s.get_json(&["pod", "acceptance"]);
+    let ip = p["status"]["podIP"].as_str().unwrap_or("").to_string();
+    let node = p["spec"]["nodeName"].as_str().unwrap_or("").to_string();
+    assert!(!ip.is_empty() && !node.is_empty(), "{}", p["status"]);
+    assert!(
+        logs.contains(&format!("env=v1/hunter2/hunter2/acceptance/default/{node}")),
+        "{logs}"
+    );
+    assert!(logs.contains(&format!("ip={ip}")), "{logs}");
+    assert!(logs.contains("config=v1/hello"), "{logs}");
+    assert!(logs.contains("reply=from-side"), "{logs}");
+    let side = s.ok(&["logs", "acceptance", "-c", "side"]);
+    assert!(side.contains("seen=from-app"), "{side}");
+}
