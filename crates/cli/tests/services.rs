@@ -614,3 +614,55 @@ fn no_request_lost_while_selector_flips_twenty_times() {
             .join("\n")
     );
 }
+
+/// `sessionAffinity: ClientIP` pins a client to one pod; without it the
+/// requests spread. A headless Service gets no ClusterIP and no proxy.
+#[test]
+fn client_ip_affinity_and_headless_services() {
+    let s = server();
+    s.ok_stdin(
+        &["apply", "-f", "-"],
+        &deployment("web", 3, "v1", "app: web", ""),
+    );
+    s.ok(&["expose", "deployment", "web", "--port=80"]);
+    s.ok(&[
+        "expose",
+        "deployment",
+        "web",
+        "--name=web-headless",
+        "--port=80",
+        "--cluster-ip=None",
+    ]);
+    rollout(&s, "web");
+    let ip = field(&s, &["svc", "web"], "{.spec.clusterIP}");
+    let a = addr(&ip, 80);
+    wait_answer(a, "v1");
+    let spread = |n: usize| {
+        let mut pods = std::collections::BTreeSet::new();
+        for _ in 0..n {
+            let (status, body) = load::get(a, "/").expect("GET");
+            assert_eq!(status, 200, "{body}");
+            pods.insert(body);
+        }
+        pods
+    };
+    wait_for("all three pods answer", Duration::from_secs(30), || {
+        (spread(30).len() == 3).then_some(())
+    });
+    s.ok(&[
+        "patch",
+        "service",
+        "web",
+        "-p",
+        r#"{"spec":{"sessionAffinity":"ClientIP"}}"#,
+    ]);
+    let pinned = spread(30);
+    assert_eq!(pinned.len(), 1, "{pinned:?}");
+
+    assert_eq!(
+        field(&s, &["svc", "web-headless"], "{.spec.clusterIP}"),
+        "None"
+    );
+    let out = s.ok(&["get", "svc", "web-headless"]);
+    assert!(out.contains("None"), "{out}");
+}
