@@ -399,6 +399,48 @@ fn seed_001_rolling_update_history_undo_pause_restart() {
     );
     wait_ready(&s, "kubia", 3, "slipway/demo:v2");
 
+    // `kubectl describe deployment` as on a cluster once the rollout settled.
+    let new_rs = active_replicasets(&s, "kubia");
+    assert_eq!(new_rs.len(), 1, "{new_rs:?}");
+    let described = wait_for(
+        "describe shows the settled rollout",
+        Duration::from_secs(30),
+        || {
+            let out = s.ok(&["describe", "deployment", "kubia"]);
+            out.contains("3 desired | 3 updated | 3 total | 3 available | 0 unavailable")
+                .then_some(out)
+        },
+    );
+    for want in [
+        "StrategyType:           RollingUpdate",
+        "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
+        "Available      True    MinimumReplicasAvailable",
+        "Progressing    True    NewReplicaSetAvailable",
+        &format!("NewReplicaSet:   {} (3/3 replicas created)", new_rs[0].0),
+        "Scaled up replica set",
+    ] {
+        assert!(
+            described.contains(want),
+            "missing {want:?} in:\n{described}"
+        );
+    }
+    assert!(
+        described
+            .lines()
+            .any(|l| l.starts_with("OldReplicaSets:") && l.contains("(0/0 replicas created)")),
+        "{described}"
+    );
+
+    // `kubectl scale` of a settled Deployment scales its one ReplicaSet.
+    s.ok(&["scale", "deployment/kubia", "--replicas=4"]);
+    wait_ready(&s, "kubia", 4, "slipway/demo:v2");
+    s.ok(&["scale", "deployment/kubia", "--replicas=3"]);
+    wait_ready(&s, "kubia", 3, "slipway/demo:v2");
+    assert_eq!(
+        active_replicasets(&s, "kubia"),
+        vec![(new_rs[0].0.clone(), 3)]
+    );
+
     let history = s.ok(&["rollout", "history", "deployment/kubia"]);
     assert!(history.starts_with("deployment.apps/kubia"), "{history}");
     assert!(history.contains("REVISION  CHANGE-CAUSE"), "{history}");
