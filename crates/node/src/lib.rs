@@ -15,9 +15,10 @@
 //! [`start`] registers a `Node` (addresses, machine capacity, `nodeInfo`,
 //! `Ready` condition, `daemonEndpoints.kubeletEndpoint.Port` = the log
 //! server's port), renews a `Lease` in `kube-node-lease` every 10 s, binds
-//! every unscheduled pod to itself (`pods/<name>/binding`, a `PodScheduled`
-//! condition and a `Scheduled` event) and runs the pods bound to it. All of
-//! it goes through the Kubernetes API with kube-rs.
+//! every unscheduled pod to itself (`pods/<name>/binding` and a `Scheduled`
+//! event; the `PodScheduled` condition comes with the agent's first status
+//! write) and runs the pods bound to it. All of it goes through the
+//! Kubernetes API with kube-rs.
 //!
 //! # Containers are processes
 //! Each container is a process in its own process group, started with a
@@ -73,6 +74,25 @@
 //! is then deleted with `gracePeriodSeconds=0`. A changed container image
 //! (the one mutable container field) restarts that container.
 //!
+//! Startup and readiness probes that fail before their first success also
+//! check again 50 ms, 100 ms, 200 ms, … later (within their first period),
+//! so a container is Ready moments after its app listens rather than a whole
+//! `periodSeconds` later. Those extra checks are not probe results: their
+//! failures neither count towards `failureThreshold` nor make `Unhealthy`
+//! events, and once the probe has succeeded it runs only every period.
+//!
+//! # Deletion drains endpoints first
+//! Kubernetes sends SIGTERM while Service proxies may still route new
+//! requests to the pod (kubernetes/kubernetes#43576). slipway's router
+//! drops a pod from its endpoints within milliseconds of its
+//! `deletionTimestamp` appearing, so when a pod is deleted that was Ready
+//! and has an address, the agent first marks it not ready and waits
+//! [`Options::endpoint_drain`] (default 250 ms, 0 turns it off; never
+//! longer than the grace period the deletion grants), then runs preStop
+//! hooks and sends SIGTERM. The wait counts against the grace period, as
+//! upstream counts preStop. Restarts, liveness kills and agent shutdown do
+//! not wait.
+//!
 //! Not done yet: sidecar init containers (`restartPolicy: Always` on an
 //! init container), `activeDeadlineSeconds`, readiness gates, and resource
 //! limits (requests and limits are reported, not enforced).
@@ -120,6 +140,7 @@ mod node;
 mod pod;
 mod probe;
 mod scheduler;
+mod services;
 mod sources;
 mod status;
 
@@ -133,11 +154,31 @@ use kube::Client;
 pub use mounts::MountMode;
 pub use net::{Loopback, Namespaces, NetworkMode, PodNetwork, Sandbox};
 
-/// How pods are isolated: their network and their filesystem view.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How pods are isolated (their network and their filesystem view) and
+/// how they stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     pub network: NetworkMode,
     pub mounts: MountMode,
+    /// How long a deleted pod that was Ready and has an address keeps
+    /// running untouched before its preStop hooks and SIGTERM, so Service
+    /// routers drop it first (see "Deletion drains endpoints first" above).
+    /// Zero turns it off. Default [`DEFAULT_ENDPOINT_DRAIN`].
+    pub endpoint_drain: Duration,
+}
+
+/// The default [`Options::endpoint_drain`]: slipway's router drops a
+/// terminating pod within milliseconds; this leaves it ample time.
+pub const DEFAULT_ENDPOINT_DRAIN: Duration = Duration::from_millis(250);
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            network: NetworkMode::default(),
+            mounts: MountMode::default(),
+            endpoint_drain: DEFAULT_ENDPOINT_DRAIN,
+        }
+    }
 }
 
 /// How the agent runs.
@@ -197,6 +238,10 @@ pub(crate) struct Agent {
     pub mounts: Option<mounts::Tools>,
     /// ConfigMap and Secret changes, for re-syncing volumes.
     pub source_changes: tokio::sync::broadcast::Sender<sources::SourceChange>,
+    /// [`Options::endpoint_drain`].
+    pub endpoint_drain: Duration,
+    /// Service lists for service environment variables.
+    pub services: services::ServiceLists,
 }
 
 /// The longest a graceful agent stop waits for a pod's processes.
@@ -219,6 +264,7 @@ pub async fn start_with(
     let opts = Options {
         network: mode,
         mounts: MountMode::Auto,
+        ..Options::default()
     };
     start_with_options(client, cfg, opts).await
 }
@@ -258,6 +304,8 @@ pub async fn start_with_options(
         started_at: k8s_openapi::jiff::Timestamp::now(),
         mounts: mount_tools,
         source_changes: tokio::sync::broadcast::channel(1024).0,
+        endpoint_drain: opts.endpoint_drain,
+        services: services::ServiceLists::new(client.clone()),
         cfg,
     });
 

@@ -134,6 +134,8 @@ impl Manager {
             pod: pod_rx,
             stop: stop_rx,
             volumes: Default::default(),
+            seen_rv: crate::services::rv_number(p.metadata.resource_version.as_deref()),
+            drain: Default::default(),
         };
         let me = self.clone();
         let join = tokio::spawn(async move {

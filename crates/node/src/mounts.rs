@@ -102,7 +102,8 @@ pub struct Tools {
 /// A system `PATH` for finding the tools (and for the script itself).
 const SYSTEM_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-fn find(name: &str) -> Option<PathBuf> {
+/// `name` in the agent's PATH, else in [`SYSTEM_PATH`].
+pub(crate) fn find(name: &str) -> Option<PathBuf> {
     let agent_path = std::env::var("PATH").unwrap_or_default();
     agent_path
         .split(':')
@@ -399,6 +400,15 @@ pub fn script(inp: &ScriptInput<'_>) -> Result<String, String> {
         "fail() { echo \"slipway: setting up mounts: $*\" >&2; exit 127; }",
     );
     line(&mut s, "m() { mount \"$@\" || fail \"mount $*\"; }");
+    if binds.is_empty() && skeletons.is_empty() && tmp_volume.is_none() {
+        // Nothing to place: the private /tmp goes straight onto /tmp,
+        // without the staging area (each mount is a process started).
+        if tmp.is_dir() {
+            line(&mut s, "m -t tmpfs -o mode=1777 slipway-tmp /tmp");
+        }
+        finish_script(&mut s, inp, false);
+        return Ok(s);
+    }
     line(
         &mut s,
         &format!("_slipway_s={}", q(&inp.staging.to_string_lossy())),
@@ -537,8 +547,19 @@ pub fn script(inp: &ScriptInput<'_>) -> Result<String, String> {
     if host_tmp {
         line(&mut s, "m --move \"$_slipway_s\"/tmp \"$_slipway_r\"/tmp");
     }
+    finish_script(&mut s, inp, new_root);
+    Ok(s)
+}
+
+/// The script's end: the program's PATH back, then into the working
+/// directory (and the new root, if there is one) and exec the program.
+fn finish_script(s: &mut String, inp: &ScriptInput<'_>, new_root: bool) {
+    let line = |s: &mut String, l: &str| {
+        s.push_str(l);
+        s.push('\n');
+    };
     line(
-        &mut s,
+        s,
         "if [ \"$_slipway_path_set\" = set ]; then PATH=$_slipway_path; else unset PATH; fi",
     );
     let wd = q(&inp.working_dir.to_string_lossy());
@@ -548,7 +569,7 @@ pub fn script(inp: &ScriptInput<'_>) -> Result<String, String> {
         // working directory. The script path stays in its arguments so the
         // agent can tell when the program itself runs.
         line(
-            &mut s,
+            s,
             &format!(
                 "exec {} \"$_slipway_r\" /bin/sh -c 'cd -- \"$1\" || exit 127; shift 2; exec \"$@\"' slipway-mounts {wd} {script_path} \"$@\"",
                 q(&inp.tools.chroot.to_string_lossy())
@@ -556,12 +577,11 @@ pub fn script(inp: &ScriptInput<'_>) -> Result<String, String> {
         );
     } else {
         line(
-            &mut s,
+            s,
             &format!("cd -- {wd} || {{ echo \"slipway: workingDir {wd}: no such directory\" >&2; exit 127; }}"),
         );
-        line(&mut s, "exec \"$@\"");
+        line(s, "exec \"$@\"");
     }
-    Ok(s)
 }
 
 /// Split `t` into its longest prefix that exists on the host (following

@@ -252,6 +252,8 @@ pub struct Namespaces {
     bridge: String,
     gateway: Ipv4Addr,
     prefix_len: u32,
+    /// `ip` as a path, so pod commands do not depend on the pod's PATH.
+    ip_path: String,
 }
 
 /// Whether the agent runs with effective uid 0.
@@ -296,6 +298,49 @@ fn ip(args: &[&str]) -> Result<(), NetError> {
     }
 }
 
+/// Run several `ip` commands in one process (`ip [global] -batch -`), one
+/// per line: a pod's set-up is a handful of commands, and under a burst of
+/// pod starts each extra process costs real time. Without `force` the
+/// batch stops at the first failing command; with it the rest still run
+/// (except after a command that makes `ip` exit, as `neigh del` of a
+/// missing entry does: such a command must come last).
+fn ip_batch(global: &[&str], lines: &[String], force: bool) -> Result<(), NetError> {
+    use std::io::Write;
+    let failed = |msg: String| NetError::Ip {
+        args: format!("{} -batch: {}", global.join(" "), lines.join("; "))
+            .trim_start()
+            .to_string(),
+        msg,
+    };
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(global);
+    if force {
+        cmd.arg("-force");
+    }
+    let mut child = cmd
+        .args(["-batch", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    let script: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    if let Some(mut stdin) = child.stdin.take() {
+        // A write error means ip exited early; its status and stderr tell why.
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
 /// Creating what already exists is fine: set-up is re-run after restarts.
 fn exists_ok(r: Result<(), NetError>) -> Result<(), NetError> {
     match r {
@@ -324,6 +369,9 @@ impl Namespaces {
             bridge: format!("slw{block:04x}"),
             gateway: Ipv4Addr::from(base + 1),
             prefix_len: 32 - NS_BLOCK_BITS,
+            ip_path: crate::mounts::find("ip")
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "ip".into()),
         };
         n.ensure_bridge()?;
         Ok(n)
@@ -358,30 +406,32 @@ impl Namespaces {
         self.pool.get(uid).map(|a| self.names(a).0)
     }
 
+    /// Three `ip` processes: one on the host (the namespace, the veth pair
+    /// with its pod end moved in, the host end on the bridge), one inside
+    /// the namespace (address, links up, default route), and the ARP entry
+    /// clean-up. Any failure removes whatever was created.
     fn create(&self, addr: Ipv4Addr) -> Result<(), NetError> {
         let (ns, veth) = self.names(addr);
         if Path::new("/var/run/netns").join(&ns).exists() {
             return Ok(());
         }
-        ip(&["netns", "add", &ns])?;
-        let gw = self.gateway.to_string();
-        let cidr = format!("{addr}/{}", self.prefix_len);
-        let steps: [&[&str]; 7] = [
-            &[
-                "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-            ],
-            &["link", "set", &veth, "master", &self.bridge],
-            &["link", "set", &veth, "up"],
-            &["-n", &ns, "addr", "add", &cidr, "dev", "eth0"],
-            &["-n", &ns, "link", "set", "eth0", "up"],
-            &["-n", &ns, "link", "set", "lo", "up"],
-            &["-n", &ns, "route", "add", "default", "via", &gw],
+        let bridge = &self.bridge;
+        let host = [
+            format!("netns add {ns}"),
+            format!("link add {veth} type veth peer name eth0 netns {ns}"),
+            format!("link set dev {veth} master {bridge} up"),
         ];
-        for step in steps {
-            if let Err(e) = ip(step) {
-                self.destroy(addr);
-                return Err(e);
-            }
+        let inside = [
+            format!("addr add {addr}/{} dev eth0", self.prefix_len),
+            "link set eth0 up".to_string(),
+            "link set lo up".to_string(),
+            format!("route add default via {}", self.gateway),
+        ];
+        let result =
+            ip_batch(&[], &host, false).and_then(|()| ip_batch(&["-n", &ns], &inside, false));
+        if result.is_err() {
+            self.destroy(addr);
+            return result;
         }
         self.forget_neighbour(addr);
         Ok(())
@@ -390,18 +440,31 @@ impl Namespaces {
     /// Drop the host's ARP entry for a pod address. An address freed by an
     /// old pod is handed to the next one at once; a REACHABLE entry still
     /// naming the old pod's MAC would blackhole the new pod (probes time out)
-    /// until it expires.
+    /// until it expires. Its own process: `ip` exits at once when there is
+    /// no entry, so it cannot share a batch; and a delete rather than a
+    /// flush, as concurrent changes cut a flush's table dump short.
     fn forget_neighbour(&self, addr: Ipv4Addr) {
         let a = addr.to_string();
         let _ = ip(&["neigh", "del", &a, "dev", &self.bridge]);
     }
 
+    /// Remove a pod's namespace and veth and the host's ARP entry for its
+    /// address (see [`Namespaces::forget_neighbour`]), in one `ip` process;
+    /// each step runs even if one before it failed (parts may be gone
+    /// already).
     fn destroy(&self, addr: Ipv4Addr) {
         let (ns, veth) = self.names(addr);
-        // Deleting the namespace deletes its end of the veth, and with it ours.
-        let _ = ip(&["netns", "del", &ns]);
-        let _ = ip(&["link", "del", &veth]);
-        self.forget_neighbour(addr);
+        let bridge = &self.bridge;
+        let _ = ip_batch(
+            &[],
+            &[
+                // Deleting the namespace deletes its end of the veth, and with it ours.
+                format!("netns del {ns}"),
+                format!("link del {veth}"),
+                format!("neigh del {addr} dev {bridge}"),
+            ],
+            true,
+        );
     }
 }
 
@@ -417,7 +480,7 @@ impl PodNetwork for Namespaces {
         Ok(Sandbox {
             ip: addr,
             command_prefix: vec![
-                "ip".into(),
+                self.ip_path.clone(),
                 "netns".into(),
                 "exec".into(),
                 self.names(addr).0,

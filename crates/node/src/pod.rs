@@ -15,7 +15,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Probe, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
@@ -155,6 +155,11 @@ pub struct Worker {
     pub stop: watch::Receiver<Option<Stop>>,
     /// Set once the pod's volumes are set up, before any container starts.
     pub volumes: std::sync::OnceLock<Arc<PodVolumes>>,
+    /// The pod's resourceVersion when this worker started, as a number.
+    pub seen_rv: Option<u64>,
+    /// Decided once, by the first container to stop: until when a deleted
+    /// pod keeps running for routers to drop it ([`Worker::drain_until`]).
+    pub drain: std::sync::OnceLock<Option<Instant>>,
 }
 
 /// How often written volumes are re-synced even without a change notice.
@@ -771,8 +776,11 @@ impl Worker {
                 .await;
         }
 
+        // A container's first run may share a recent Service list; a
+        // restart lists afresh, as the Services may have changed since.
+        let min_rv = if run == 0 { self.seen_rv } else { None };
         let (mut env, mounts) = self
-            .configure(init, idx, c, sandbox, &resolved, &who, stop_rx)
+            .configure(init, idx, c, sandbox, &resolved, &who, min_rv, stop_rx)
             .await?;
         let dir = self.shared.container_dir(&c.name);
         if self.agent.mounts.is_none() && !mounts.is_empty() {
@@ -1002,11 +1010,12 @@ impl Worker {
         sandbox: &Sandbox,
         resolved: &ResolvedImage,
         who: &Involved,
+        min_rv: Option<u64>,
         stop_rx: &mut watch::Receiver<Option<Stop>>,
     ) -> Result<(Vec<(String, String)>, Vec<Mount>), Stop> {
         let mut wait = Duration::from_secs(1);
         loop {
-            let attempt = match self.resolve_env(c, sandbox, resolved).await {
+            let attempt = match self.resolve_env(c, sandbox, resolved, min_rv).await {
                 Ok(env) => self.container_mounts(c, &env).map(|m| (env, m)),
                 Err(e) => Err(e),
             };
@@ -1033,28 +1042,33 @@ impl Worker {
         }
     }
 
+    /// The container's environment. `min_rv`: a Service list as of this
+    /// resourceVersion or later will do (see [`crate::services`]); `None`
+    /// lists afresh.
     async fn resolve_env(
         &self,
         c: &Container,
         sandbox: &Sandbox,
         resolved: &ResolvedImage,
+        min_rv: Option<u64>,
     ) -> Result<Vec<(String, String)>, String> {
         let pod = self.current();
         let ns = &self.shared.namespace;
-        let client = &self.agent.client;
         let (cm_names, secret_names) = env::referenced(c);
         let (cms, secrets) = self.fetch_sources(cm_names, secret_names).await?;
-        let mut services: Vec<Service> = Api::<Service>::namespaced(client.clone(), ns)
-            .list(&ListParams::default())
+        let lists = &self.agent.services;
+        let mut services: Vec<Service> = lists
+            .list(ns, min_rv)
             .await
-            .map(|l| l.items)
+            .map(|l| l.to_vec())
             .unwrap_or_default();
         if ns != "default" {
-            if let Ok(Some(k)) = Api::<Service>::namespaced(client.clone(), "default")
-                .get_opt("kubernetes")
-                .await
-            {
-                services.push(k);
+            if let Ok(l) = lists.list("default", min_rv).await {
+                services.extend(
+                    l.iter()
+                        .find(|s| s.metadata.name.as_deref() == Some("kubernetes"))
+                        .cloned(),
+                );
             }
         }
         let pod_ip = sandbox.ip.to_string();
@@ -1166,7 +1180,7 @@ impl Worker {
         let resolved = catalog::resolve(&cfg.images_file, &cfg.demo_command, &image)
             .unwrap_or_else(|_| catalog::command_only(&image));
         let mut env = self
-            .resolve_env(c, sandbox, &resolved)
+            .resolve_env(c, sandbox, &resolved, self.seen_rv)
             .await
             .unwrap_or_default();
         let mounts = self.container_mounts(c, &env).unwrap_or_default();
@@ -1200,10 +1214,19 @@ impl Worker {
         let pod = self.current();
         let who = Involved::pod(&pod).container(Self::field_path(init, &c.name));
         let started_at = rec.started_at.0;
-        let age = Duration::from_secs(
-            (Timestamp::now().as_second() - started_at.as_second()).max(0) as u64,
-        );
-        let started_instant = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        // Probe delays count from the start. A run this agent just started
+        // has a monotonic clock reading; an adopted one only its recorded
+        // start, whole seconds, so its age is taken as the least it can be
+        // (an `initialDelaySeconds` may then end up to a second late, never
+        // early).
+        let started_instant = if fresh {
+            Instant::now()
+        } else {
+            let age_ns = Timestamp::now().as_nanosecond() - started_at.as_nanosecond();
+            let age =
+                Duration::from_nanos(age_ns.max(0) as u64).saturating_sub(Duration::from_secs(1));
+            Instant::now().checked_sub(age).unwrap_or_else(Instant::now)
+        };
         let pump = Arc::new(Mutex::new(Pump::open(files.clone())));
         let pump_loop = {
             let pump = pump.clone();
@@ -1304,14 +1327,25 @@ impl Worker {
                 (p.terminate(grace_default).await, None)
             }
             Why::Stop(s) => {
+                let deadline = Instant::now() + s.grace;
+                // Before this container reports not ready: the decision
+                // looks at whether the pod was Ready.
+                let drain = self.drain_until(s);
                 events
                     .normal(&who, "Killing", format!("Stopping container {}", c.name))
                     .await;
-                let deadline = Instant::now() + s.grace;
                 self.update_container(init, idx, |cs| cs.ready = false);
+                if let Some(until) = drain {
+                    tokio::time::sleep_until(until.min(deadline)).await;
+                }
                 if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) {
                     if p.try_exited().is_none() {
-                        if let Err(f) = probe::hook(h, c, &target, s.grace).await {
+                        // What the drain left of the grace period, but
+                        // never less than the least time SIGTERM gets.
+                        let limit = deadline
+                            .saturating_duration_since(Instant::now())
+                            .max(MIN_GRACE.min(s.grace));
+                        if let Err(f) = probe::hook(h, c, &target, limit).await {
                             events
                                 .warning(
                                     &who,
@@ -1367,6 +1401,26 @@ impl Worker {
         }
     }
 
+    /// For a deletion of a pod that is Ready and has an address: the end of
+    /// the endpoint drain window, which starts when the first container
+    /// sees the stop. Every container of the pod gets the same answer.
+    fn drain_until(&self, s: Stop) -> Option<Instant> {
+        *self.drain.get_or_init(|| {
+            let window = self.agent.endpoint_drain.min(s.grace);
+            if s.kind != StopKind::Delete || window.is_zero() {
+                return None;
+            }
+            let st = self.shared.lock();
+            let ready = st.initialized
+                && !st.main.is_empty()
+                && st
+                    .main
+                    .iter()
+                    .all(|c| c.ready && matches!(c.state, CState::Running { .. }));
+            (ready && st.pod_ip.is_some()).then(|| Instant::now() + window)
+        })
+    }
+
     /// The container's spec as the pod has it now.
     fn container_spec(&self, init: bool, idx: usize) -> Option<Container> {
         let pod = self.current();
@@ -1414,16 +1468,19 @@ impl Worker {
                 .map(|s| Duration::from_secs(s.max(0) as u64))
         };
         if let Some(sp) = &c.startup_probe {
-            let mut run = ProbeRun::new(sp, started);
+            let mut run = ProbeRun::new(sp, started).with_early_retries();
             loop {
-                run.tick().await;
+                let regular = run.tick().await;
                 match probe::check(sp, c, target).await {
                     Ok(()) => {
                         if run.success() {
                             break;
                         }
                     }
+                    // An early retry's failure is not a probe result.
+                    Err(_) if !regular => run.retry_soon(),
                     Err(f) => {
+                        run.retry_soon();
                         events
                             .warning(who, "Unhealthy", format!("Startup probe failed: {}", f.0))
                             .await;
@@ -1479,16 +1536,18 @@ impl Worker {
             let Some(rp) = &c.readiness_probe else {
                 return std::future::pending::<()>().await;
             };
-            let mut run = ProbeRun::new(rp, started);
+            let mut run = ProbeRun::new(rp, started).with_early_retries();
             loop {
-                run.tick().await;
+                let regular = run.tick().await;
                 match probe::check(rp, c, target).await {
                     Ok(()) => {
                         if run.success() {
                             self.set_ready(idx, true);
                         }
                     }
+                    Err(_) if !regular => run.retry_soon(),
                     Err(f) => {
+                        run.retry_soon();
                         events
                             .warning(who, "Unhealthy", format!("Readiness probe failed: {}", f.0))
                             .await;
@@ -1525,7 +1584,7 @@ impl Worker {
     /// left the stored status different from ours.
     async fn status_writer(&self) {
         let mut pod_rx = self.pod.clone();
-        let mut last: Option<serde_json::Value> = None;
+        let mut last = Written::default();
         loop {
             tokio::select! {
                 _ = self.shared.dirty.notified() => {}
@@ -1540,7 +1599,7 @@ impl Worker {
         }
     }
 
-    async fn write_status(&self, last: Option<&mut Option<serde_json::Value>>, force: bool) {
+    async fn write_status(&self, last: Option<&mut Written>, force: bool) {
         let pod = self.current();
         let desired = {
             let mut st = self.shared.lock();
@@ -1554,16 +1613,24 @@ impl Worker {
         let Ok(desired_json) = serde_json::to_value(&desired) else {
             return;
         };
-        let observed_ok = pod.status.as_ref().is_some_and(|o| {
-            o.phase == desired.phase
-                && o.pod_ip == desired.pod_ip
-                && o.conditions.as_ref().map(Vec::len) == desired.conditions.as_ref().map(Vec::len)
-                && o.container_statuses.as_ref().map(Vec::len)
-                    == desired.container_statuses.as_ref().map(Vec::len)
+        // The watch may not have brought our last write back yet: a pod
+        // older than that write says nothing about someone else's.
+        let echo_pending = last.as_ref().and_then(|l| l.rv).is_some_and(|w| {
+            crate::services::rv_number(pod.metadata.resource_version.as_deref())
+                .is_some_and(|seen| seen <= w)
         });
+        let observed_ok = echo_pending
+            || pod.status.as_ref().is_some_and(|o| {
+                o.phase == desired.phase
+                    && o.pod_ip == desired.pod_ip
+                    && o.conditions.as_ref().map(Vec::len)
+                        == desired.conditions.as_ref().map(Vec::len)
+                    && o.container_statuses.as_ref().map(Vec::len)
+                        == desired.container_statuses.as_ref().map(Vec::len)
+            });
         let same_as_last = last
             .as_ref()
-            .is_some_and(|l| l.as_ref() == Some(&desired_json));
+            .is_some_and(|l| l.json.as_ref() == Some(&desired_json));
         if same_as_last && observed_ok && !force {
             return;
         }
@@ -1577,9 +1644,10 @@ impl Worker {
             )
             .await
         {
-            Ok(_) => {
+            Ok(written) => {
                 if let Some(l) = last {
-                    *l = Some(desired_json);
+                    l.json = Some(desired_json);
+                    l.rv = crate::services::rv_number(written.metadata.resource_version.as_deref());
                 }
             }
             Err(kube::Error::Api(e)) if e.code == 404 => {}
@@ -1617,6 +1685,13 @@ impl Worker {
     }
 }
 
+/// The status this agent wrote last, and the pod's resourceVersion after it.
+#[derive(Default)]
+struct Written {
+    json: Option<serde_json::Value>,
+    rv: Option<u64>,
+}
+
 /// Kill every process recorded under a pod directory that still runs.
 pub async fn kill_pod_leftovers(pod_dir: &Path) {
     let Ok(rd) = std::fs::read_dir(pod_dir.join("containers")) else {
@@ -1635,6 +1710,21 @@ pub async fn kill_pod_leftovers(pod_dir: &Path) {
 }
 
 /// Timing and thresholds of one probe.
+///
+/// Probes run at `initialDelaySeconds` after the start, then every
+/// `periodSeconds`, as upstream. A probe made [`with_early_retries`]
+/// (startup and readiness) also checks again soon after a failure while it
+/// has never succeeded in this run and its first period has not passed:
+/// 50 ms, 100 ms, 200 ms, … apart (at most [`EARLY_RETRY_MAX`] for
+/// network checks, which cost a connection attempt, and
+/// [`EARLY_RETRY_MAX_EXEC`] for exec checks, which start a process), so a
+/// container whose app binds a moment after the first probe does not wait
+/// a whole period to become ready. Those extra checks are not probe
+/// results: a failing one is neither counted towards `failureThreshold`
+/// nor reported as `Unhealthy`; a passing one counts as the success the
+/// next regular probe would have recorded.
+///
+/// [`with_early_retries`]: ProbeRun::with_early_retries
 struct ProbeRun {
     period: Duration,
     success_threshold: i32,
@@ -1642,7 +1732,23 @@ struct ProbeRun {
     successes: i32,
     failures: i32,
     next: Instant,
+    /// The next early retry, if one is due before `next`.
+    retry_at: Option<Instant>,
+    /// The gap before the next early retry; `None` when early retries are
+    /// off (not wanted, a success seen, or the first period over).
+    retry_gap: Option<Duration>,
+    /// When early retries end: one period after the first regular probe.
+    retry_until: Option<Instant>,
+    /// The longest gap between early retries.
+    retry_max: Duration,
 }
+
+/// The first early retry's delay after a failed check, doubling after each.
+const EARLY_RETRY_FIRST: Duration = Duration::from_millis(50);
+/// The longest gap between early retries of httpGet, tcpSocket and grpc checks.
+const EARLY_RETRY_MAX: Duration = Duration::from_millis(200);
+/// The longest gap between early retries of exec checks.
+const EARLY_RETRY_MAX_EXEC: Duration = Duration::from_secs(1);
 
 impl ProbeRun {
     fn new(p: &Probe, started: Instant) -> ProbeRun {
@@ -1654,16 +1760,56 @@ impl ProbeRun {
             successes: 0,
             failures: 0,
             next: started + secs(p.initial_delay_seconds, 0),
+            retry_at: None,
+            retry_gap: None,
+            retry_until: None,
+            retry_max: if p.exec.is_some() {
+                EARLY_RETRY_MAX_EXEC
+            } else {
+                EARLY_RETRY_MAX
+            },
         }
     }
 
-    async fn tick(&mut self) {
+    /// Check again soon after failures until the first success (see the type).
+    fn with_early_retries(mut self) -> ProbeRun {
+        self.retry_gap = Some(EARLY_RETRY_FIRST);
+        self
+    }
+
+    /// Wait for the next check: true for a regular probe, false for an
+    /// early retry.
+    async fn tick(&mut self) -> bool {
+        if let Some(at) = self.retry_at.take() {
+            if at < self.next {
+                tokio::time::sleep_until(at).await;
+                return false;
+            }
+        }
         tokio::time::sleep_until(self.next).await;
+        if self.retry_until.is_none() && self.retry_gap.is_some() {
+            self.retry_until = Some(Instant::now() + self.period);
+        }
         self.next = Instant::now().max(self.next) + self.period;
+        true
+    }
+
+    /// After a failed check: schedule an early retry if they are still on.
+    fn retry_soon(&mut self) {
+        let Some(gap) = self.retry_gap else { return };
+        let now = Instant::now();
+        if self.retry_until.is_some_and(|u| now >= u) {
+            self.retry_gap = None;
+            return;
+        }
+        self.retry_at = Some(now + gap);
+        self.retry_gap = Some((gap * 2).min(self.retry_max));
     }
 
     /// Record a success; true once the threshold is met.
     fn success(&mut self) -> bool {
+        self.retry_gap = None;
+        self.retry_at = None;
         self.failures = 0;
         self.successes += 1;
         self.successes >= self.success_threshold
@@ -1838,6 +1984,95 @@ mod tests {
         assert_eq!(got, [0, 10, 20, 40, 80, 160, 300, 300]);
         assert_eq!(b.delay(Duration::from_secs(601)), Duration::ZERO);
         assert_eq!(b.delay(short), Duration::from_secs(10));
+    }
+
+    /// Ticks of `run` while every check fails, until `until` has passed:
+    /// (ms since start, regular probe or early retry).
+    async fn failing_ticks(run: &mut ProbeRun, t0: Instant, until: Duration) -> Vec<(u128, bool)> {
+        let mut seen = Vec::new();
+        while t0.elapsed() < until {
+            let regular = run.tick().await;
+            seen.push((t0.elapsed().as_millis(), regular));
+            run.retry_soon();
+        }
+        seen
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn early_retries_run_only_within_the_first_period() {
+        let probe = Probe {
+            period_seconds: Some(2),
+            exec: Some(Default::default()),
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let mut run = ProbeRun::new(&probe, t0).with_early_retries();
+        let seen = failing_ticks(&mut run, t0, Duration::from_secs(5)).await;
+        assert_eq!(
+            seen,
+            [
+                (0, true),
+                (50, false),
+                (150, false),
+                (350, false),
+                (750, false),
+                (1550, false),
+                (2000, true),
+                (4000, true),
+                (6000, true)
+            ]
+        );
+        // Network checks are cheap: their gaps stop growing at 200 ms.
+        let http = Probe {
+            period_seconds: Some(1),
+            http_get: Some(Default::default()),
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let mut run = ProbeRun::new(&http, t0).with_early_retries();
+        let seen = failing_ticks(&mut run, t0, Duration::from_millis(1500)).await;
+        assert_eq!(
+            seen,
+            [
+                (0, true),
+                (50, false),
+                (150, false),
+                (350, false),
+                (550, false),
+                (750, false),
+                (950, false),
+                (1000, true),
+                (2000, true)
+            ]
+        );
+        // Without early retries (liveness): the period only.
+        let t0 = Instant::now();
+        let mut plain = ProbeRun::new(&probe, t0);
+        let seen = failing_ticks(&mut plain, t0, Duration::from_secs(3)).await;
+        assert_eq!(seen, [(0, true), (2000, true), (4000, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn early_retries_stop_at_the_first_success_and_respect_the_initial_delay() {
+        let probe = Probe {
+            period_seconds: Some(10),
+            initial_delay_seconds: Some(1),
+            failure_threshold: Some(1),
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let mut run = ProbeRun::new(&probe, t0).with_early_retries();
+        assert!(run.tick().await);
+        assert_eq!(t0.elapsed(), Duration::from_secs(1));
+        run.retry_soon();
+        assert!(!run.tick().await);
+        assert_eq!(t0.elapsed(), Duration::from_millis(1050));
+        assert!(run.success());
+        // Ready now; from here on a failure waits for the next period.
+        run.retry_soon();
+        assert!(run.tick().await);
+        assert_eq!(t0.elapsed(), Duration::from_secs(11));
+        assert!(run.failure(), "a regular failure counts at once");
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn exec(cmd: &[String], t: &Target, timeout: Duration) -> Result<(), Failu
     let Some((prog, args)) = argv.split_first() else {
         return Err(Failure("exec probe has no command".into()));
     };
-    let mut command = tokio::process::Command::new(prog);
+    let mut command = crate::process::command(prog, &t.env);
     command
         .args(args)
         .env_clear()

@@ -75,7 +75,7 @@ pub fn spawn(spec: &ProcSpec) -> Result<Proc, ProcError> {
     let (prog, args) = spec.argv.split_first().ok_or(ProcError::Empty)?;
     let out = append(&spec.stdout)?;
     let err = append(&spec.stderr)?;
-    let mut cmd = Command::new(prog);
+    let mut cmd = command(prog, &spec.env);
     cmd.args(args)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -97,6 +97,46 @@ pub fn spawn(spec: &ProcSpec) -> Result<Proc, ProcError> {
         id: ProcId { pid, start_ticks },
         child: Some(child),
     })
+}
+
+/// A command for `prog` run with environment `env`. A bare name is looked
+/// up in `env`'s PATH here, as execvp(3) would in the child, because
+/// std spawns a program that the child's own PATH must find with fork+exec,
+/// which copies the agent's whole address space for every start; with a
+/// path it uses posix_spawn (vfork). `argv[0]` stays as given.
+pub fn command(prog: &str, env: &[(String, String)]) -> Command {
+    match resolve_program(prog, env) {
+        Some(path) => {
+            let mut c = Command::new(path);
+            c.arg0(prog);
+            c
+        }
+        None => Command::new(prog),
+    }
+}
+
+/// Where execvp(3) would find `prog` with `env`'s PATH; `None` when `prog`
+/// is a path already, `env` sets no PATH, or the search would depend on the
+/// working directory (an empty PATH entry) or find nothing (then the child's
+/// own search reports the error as before).
+fn resolve_program(prog: &str, env: &[(String, String)]) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if prog.is_empty() || prog.contains('/') {
+        return None;
+    }
+    let path = env.iter().rev().find(|(k, _)| k == "PATH")?.1.as_str();
+    for dir in path.split(':') {
+        if dir.is_empty() || !dir.starts_with('/') {
+            return None;
+        }
+        let candidate = Path::new(dir).join(prog);
+        if let Ok(meta) = std::fs::metadata(&candidate) {
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Some(candidate);
+            }
+        }
+    }
+    None
 }
 
 fn append(p: &Path) -> Result<std::fs::File, ProcError> {
@@ -224,6 +264,30 @@ fn stat(pid: u32) -> Option<(char, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_names_resolve_in_the_child_path() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("bin");
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+        let plain = bin.join("plain");
+        std::fs::write(&plain, "not executable").expect("plain");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let exec = std::fs::Permissions::from_mode(0o755);
+            std::fs::set_permissions(&tool, exec).expect("chmod");
+        }
+        let env = |p: &str| vec![("PATH".to_string(), p.to_string())];
+        let path = format!("/nonexistent:{}", bin.display());
+        assert_eq!(resolve_program("tool", &env(&path)), Some(tool.clone()));
+        // Not executable, a path, no PATH, or a relative entry: the child decides.
+        assert_eq!(resolve_program("plain", &env(&path)), None);
+        assert_eq!(resolve_program("./tool", &env(&path)), None);
+        assert_eq!(resolve_program("tool", &[]), None);
+        assert_eq!(resolve_program("tool", &env(&format!(":{path}"))), None);
+    }
 
     #[tokio::test]
     async fn spawn_wait_terminate() {

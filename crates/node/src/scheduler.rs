@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Binding, ObjectReference, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, PostParams};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Client;
-use serde_json::json;
 
 use crate::events::{Involved, Recorder};
 
@@ -18,8 +16,9 @@ pub async fn run(client: Client, node: String) {
     let events = Recorder::new(client.clone(), "default-scheduler", &node);
     let api: Api<Pod> = Api::all(client.clone());
     let cfg = watcher::Config::default().fields("spec.nodeName=");
-    // Bindings run side by side: each is a few writes, and the store
-    // commits concurrent writes together.
+    // Bindings run side by side: each is one write, and the store commits
+    // concurrent writes together. A pod is bound as soon as the watch
+    // delivers it; the limit only bounds requests in flight.
     watcher(api, cfg)
         .default_backoff()
         .applied_objects()
@@ -37,7 +36,7 @@ pub async fn run(client: Client, node: String) {
 }
 
 /// How many pods are bound at once.
-const BIND_CONCURRENCY: usize = 32;
+const BIND_CONCURRENCY: usize = 128;
 
 fn wants_binding(p: &Pod) -> bool {
     let Some(spec) = &p.spec else { return false };
@@ -99,28 +98,10 @@ async fn bind(client: &Client, events: &Recorder, node: &str, p: &Pod) {
     if !bound {
         return;
     }
-    // Upstream's binding sets PodScheduled itself; only add it when this
-    // apiserver did not (a read is cheaper than a write).
-    let has_condition = api.get(&name).await.ok().is_some_and(|p| {
-        p.status
-            .and_then(|s| s.conditions)
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "PodScheduled"))
-    });
-    if !has_condition {
-        // Merged by condition type, so conditions others wrote stay.
-        let patch = json!({"status": {"conditions": [{
-            "type": "PodScheduled",
-            "status": "True",
-            "lastProbeTime": null,
-            "lastTransitionTime": Time(Timestamp::now()),
-        }]}});
-        if let Err(e) = api
-            .patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch))
-            .await
-        {
-            tracing::debug!(pod = %name, error = %e, "setting PodScheduled failed");
-        }
-    }
+    // No read-back and no PodScheduled patch here: the agent's first status
+    // write carries `PodScheduled=True` (see `status::build`), and every
+    // extra write per bind costs the whole burst apiserver time. The event
+    // only queues (the recorder writes it in the background).
     events
         .normal(
             &Involved::pod(p),

@@ -296,10 +296,18 @@ pub fn build(pod: &Pod, st: &mut PodState, host_ip: &str, now: Timestamp) -> Pod
         let (r, m) = not_ready("ContainersNotReady");
         cond("ContainersReady", false, r, m)
     });
+    // The scheduler's binding leaves this condition to the agent; its time
+    // is fixed the first time it is reported, so rebuilding the status
+    // before the first write shows up in the watch does not change it.
+    let scheduled_at = st
+        .transitions
+        .entry("PodScheduled")
+        .or_insert((true, scheduled_time.map(|t| t.0).unwrap_or(now)))
+        .1;
     conds.push(PodCondition {
         type_: "PodScheduled".into(),
         status: "True".into(),
-        last_transition_time: scheduled_time.or(Some(Time(now))),
+        last_transition_time: Some(Time(scheduled_at)),
         ..Default::default()
     });
 

@@ -74,13 +74,15 @@ async fn pods_in_namespaces_share_a_port_and_are_cleaned_up() {
             "bridge {prefix} exists"
         );
 
-        // Deleting one pod removes its namespace.
+        // Deleting one pod removes its namespace (and then its records).
         env.pods()
             .delete("a", &kube::api::DeleteParams::default())
             .await
             .expect("delete");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while netns_list().matches(&prefix).count() != 1 {
+        while netns_list().matches(&prefix).count() != 1
+            || recorded_pids(&env.node_dir()).len() != 1
+        {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "namespace of a left: {}",
@@ -131,6 +133,7 @@ async fn mount_namespaces_do_not_keep_deleted_pods_networks_alive() {
         let env = start_opts(node::Options {
             network: node::NetworkMode::Namespaces,
             mounts: node::MountMode::Namespaces,
+            ..Default::default()
         })
         .await;
         let block = std::fs::read_to_string(env.node_dir().join("node").join("netns-block"))

@@ -83,6 +83,7 @@ async fn acceptance_pod_sees_env_and_volumes_at_their_mount_paths() {
         let mut env = start_opts(node::Options {
             network: node::NetworkMode::Auto,
             mounts: node::MountMode::Namespaces,
+            ..Default::default()
         })
         .await;
         create_config(&env, "app-config", json!({"key": "v1", "greeting": "hello"})).await;

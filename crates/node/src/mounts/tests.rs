@@ -248,3 +248,56 @@ fn script_runs_in_a_mount_namespace() {
     assert!(!Path::new(&top).exists());
     assert!(!Path::new("/etc/slipway-unit-cfg").exists());
 }
+
+#[test]
+fn a_script_without_mounts_still_gives_a_private_tmp() {
+    if !crate::net::is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let Ok(Some(tools)) = open(MountMode::Auto, dir.path()) else {
+        eprintln!("skipped: no mount namespaces here");
+        return;
+    };
+    let staging = dir.path().join("ns");
+    std::fs::create_dir_all(&staging).expect("staging");
+    let script_path = dir.path().join("mounts.sh");
+    let text = script(&ScriptInput {
+        mounts: &[],
+        staging: &staging,
+        working_dir: Path::new("/etc"),
+        script: &script_path,
+        tools: &tools,
+    })
+    .expect("script");
+    // One mount, straight onto /tmp.
+    assert_eq!(text.matches("\nm ").count(), 1, "{text}");
+    std::fs::write(&script_path, text).expect("write");
+    let marker = format!("/tmp/slipway-unit-private-{}", std::process::id());
+    std::fs::write(&marker, "host").expect("marker");
+    let argv = wrap(
+        &tools,
+        &[],
+        &script_path,
+        &[
+            "sh".into(),
+            "-c".into(),
+            format!("pwd; test -e {marker} && echo shared || echo private; touch {marker}-inside"),
+        ],
+    );
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_file(&marker);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "/etc\nprivate\n");
+    assert!(!Path::new(&format!("{marker}-inside")).exists());
+}

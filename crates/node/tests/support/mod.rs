@@ -46,6 +46,7 @@ pub async fn start_mode(mode: node::NetworkMode) -> Env {
     start_opts(node::Options {
         network: mode,
         mounts: node::MountMode::Host,
+        ..Default::default()
     })
     .await
 }
