@@ -1,4 +1,4 @@
-//! The kubelet's `containerLogs` endpoint, on 127.0.0.1 with a bearer token.
+//! The kubelet's `containerLogs` endpoint, on the node's address with a bearer token.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -55,7 +55,8 @@ pub async fn serve(
     agent: Arc<Agent>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    // On the node's address, where the API server's log proxy looks for it.
+    let listener = tokio::net::TcpListener::bind((agent.host_ip, 0)).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
         .route("/containerLogs/{ns}/{pod}/{container}", get(container_logs))

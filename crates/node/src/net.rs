@@ -469,8 +469,11 @@ impl Namespaces {
 }
 
 impl PodNetwork for Namespaces {
+    /// The bridge's address: the host as pods see it (127.0.0.1 inside a
+    /// pod is the pod itself), so `status.hostIP` and the Node's
+    /// InternalIP reach the host — NodePorts included — from everywhere.
     fn host_ip(&self) -> Ipv4Addr {
-        Ipv4Addr::LOCALHOST
+        self.gateway
     }
 
     fn setup(&self, uid: &str) -> Result<Sandbox, NetError> {
