@@ -1435,6 +1435,38 @@ async fn delete_collection(
 }
 
 /// `pods/<name>/binding`: the scheduler assigns a node.
+/// Set (or add) the PodScheduled=True condition, keeping the transition
+/// time when it already was True.
+fn set_pod_scheduled(pod: &mut Value) {
+    if !pod["status"].is_object() {
+        pod["status"] = json!({});
+    }
+    if !pod["status"]["conditions"].is_array() {
+        pod["status"]["conditions"] = json!([]);
+    }
+    let now = api::meta::rfc3339(api::meta::now_unix());
+    if let Some(conds) = pod["status"]["conditions"].as_array_mut() {
+        match conds.iter_mut().find(|c| c["type"] == "PodScheduled") {
+            Some(c) if c["status"] == "True" => {}
+            Some(c) => {
+                c["status"] = json!("True");
+                c["lastTransitionTime"] = json!(now);
+                c["lastProbeTime"] = Value::Null;
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("reason");
+                    o.remove("message");
+                }
+            }
+            None => conds.push(json!({
+                "type": "PodScheduled",
+                "status": "True",
+                "lastProbeTime": null,
+                "lastTransitionTime": now,
+            })),
+        }
+    }
+}
+
 async fn bind(state: &Arc<ApiState>, t: &Target, body: Body) -> ApiResult<Response<Body>> {
     let bytes = http::read_body(body).await?;
     let binding = http::parse_json_object(&bytes)?;
@@ -1473,6 +1505,17 @@ async fn bind(state: &Arc<ApiState>, t: &Target, body: Body) -> ApiResult<Respon
         }
         let mut next = current.clone();
         next["spec"]["nodeName"] = json!(node);
+        // As upstream's binding: annotations of the Binding are copied, and
+        // PodScheduled=True is recorded in the same write.
+        if let Some(annotations) = binding
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        {
+            for (k, v) in annotations {
+                next["metadata"]["annotations"][k] = v.clone();
+            }
+        }
+        set_pod_scheduled(&mut next);
         match put(state, &entry, &next).await {
             Ok(_) => {
                 return Ok(json_response(

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_pods;
 mod bench_rollout;
+mod bench_router;
 mod demo;
 
 #[derive(Parser)]
@@ -46,6 +47,8 @@ enum BenchCommand {
     Pods(bench_pods::PodsBench),
     /// Deployments: rolling-update wall time against the readiness minimum, controller reaction latency.
     Rollout(bench_rollout::RolloutBench),
+    /// Router vs nginx (wrk: req/s, added latency, RSS) and Service selector switch latency.
+    Router(bench_router::RouterBench),
 }
 
 #[derive(Parser)]
@@ -158,6 +161,12 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             rt.block_on(bench_rollout::rollout(args))
+        }
+        Command::Bench(BenchCommand::Router(args)) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(bench_router::router(args))
         }
         Command::DemoApp => {
             let rt = tokio::runtime::Builder::new_multi_thread()
