@@ -251,7 +251,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         },
         stopped(stop_rx.clone()),
     ));
-    let router = router::start(
+    let router = RouterThread::start(
         client.clone(),
         router::RouterConfig {
             metrics_addr: Some(args.router_metrics),
@@ -323,5 +323,79 @@ impl apiserver::WriteBarrier for RouterBarrier {
                 );
             }
         })
+    }
+}
+
+/// The router on a thread of its own with a single-threaded runtime: a
+/// proxied request's client side and its pooled backend connection then run
+/// on one thread, without the cross-thread wake-ups (futex) a work-stealing
+/// runtime adds to every request, and the data plane does not compete with
+/// the API server's tasks for workers.
+struct RouterThread {
+    metrics_addr: Option<SocketAddr>,
+    barrier: router::ServiceBarrier,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RouterThread {
+    async fn start(
+        client: kube::Client,
+        cfg: router::RouterConfig,
+    ) -> anyhow::Result<RouterThread> {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("router".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(anyhow::Error::from(e)));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let handle = match router::start(client, cfg).await {
+                        Ok(h) => h,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok((handle.metrics_addr(), handle.service_barrier())));
+                    let _ = stop_rx.await;
+                    handle.shutdown().await;
+                });
+            })?;
+        let (metrics_addr, barrier) = ready_rx
+            .await
+            .map_err(|_| anyhow::anyhow!("the router thread ended before it started"))??;
+        Ok(RouterThread {
+            metrics_addr,
+            barrier,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    fn service_barrier(&self) -> router::ServiceBarrier {
+        self.barrier.clone()
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 }
