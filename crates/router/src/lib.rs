@@ -239,11 +239,7 @@ impl RouterHandle {
     /// events of other kinds. With endpoints taken from Pods, a selector
     /// change is fully in effect when this returns.
     pub async fn wait_service_applied(&self, rv: u64, timeout: Duration) -> bool {
-        let mut rx = self.applied.clone();
-        let reached = tokio::time::timeout(timeout, rx.wait_for(|v| v.services >= rv))
-            .await
-            .is_ok_and(|r| r.is_ok());
-        reached
+        self.service_barrier().wait(rv, timeout).await
     }
 
     /// A handle that waits like [`RouterHandle::wait_service_applied`] and
